@@ -1,0 +1,74 @@
+// The one place an outcome becomes an AdmissionReview response.
+//
+// | outcome                    | allowed | status                    | warnings            | patch            |
+// |----------------------------|---------|---------------------------|---------------------|------------------|
+// | no findings, no patch      | true    | -                         | -                   | -                |
+// | only warn findings         | true    | -                         | one per finding     | -                |
+// | a deny finding             | false   | 403, every deny in message| the warn findings   | never            |
+// | mutation (mutate endpoint) | true    | -                         | -                   | base64 JSONPatch |
+//
+// Warnings start with the rule ID, hold no newline and stay within 120 characters: the apiserver cuts
+// a warning at 256, drops one holding a newline, and drops everything past 4,096 in total.
+import type { Operation } from "fast-json-patch";
+import type { Finding } from "../rules/finding.ts";
+
+export interface Verdict {
+  findings: readonly Finding[];
+  patch?: readonly Operation[];
+}
+
+export interface AdmissionResponseReview {
+  apiVersion: "admission.k8s.io/v1";
+  kind: "AdmissionReview";
+  response: {
+    uid: string;
+    allowed: boolean;
+    status?: { code: number; reason: string; message: string };
+    warnings?: string[];
+    patchType?: "JSONPatch";
+    patch?: string;
+  };
+}
+
+export const WARNING_MAX_CHARS = 120;
+export const WARNINGS_MAX_COUNT = 30;
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n\t]+/g, " ");
+}
+
+export function describeFinding(f: Finding): string {
+  return oneLine(`${f.ruleId} ${f.path || "(object)"}: ${f.message}`);
+}
+
+function warningText(f: Finding): string {
+  const text = describeFinding(f);
+  return text.length <= WARNING_MAX_CHARS ? text : `${text.slice(0, WARNING_MAX_CHARS - 3)}...`;
+}
+
+function warningsFor(findings: readonly Finding[]): string[] {
+  const texts = findings.map(warningText);
+  if (texts.length <= WARNINGS_MAX_COUNT) return texts;
+  const shown = texts.slice(0, WARNINGS_MAX_COUNT - 1);
+  const omitted = findings[WARNINGS_MAX_COUNT - 1]!;
+  shown.push(`${omitted.ruleId} and ${texts.length - shown.length - 1} more warnings not shown (${texts.length - shown.length} in all); run \`netfence lint\` to see them`);
+  return shown;
+}
+
+export function denialMessage(denials: readonly Finding[]): string {
+  const count = denials.length === 1 ? "1 problem" : `${denials.length} problems`;
+  return `netfence found ${count}: ${denials.map(describeFinding).join("; ")}`;
+}
+
+export function buildAdmissionResponse(uid: string, verdict: Verdict): AdmissionResponseReview {
+  const denials = verdict.findings.filter((f) => f.action === "deny");
+  const warnings = warningsFor(verdict.findings.filter((f) => f.action === "warn"));
+  const response: AdmissionResponseReview["response"] = { uid, allowed: denials.length === 0 };
+  if (denials.length > 0) response.status = { code: 403, reason: "Forbidden", message: denialMessage(denials) };
+  if (warnings.length > 0) response.warnings = warnings;
+  if (denials.length === 0 && verdict.patch !== undefined && verdict.patch.length > 0) {
+    response.patchType = "JSONPatch";
+    response.patch = Buffer.from(JSON.stringify(verdict.patch)).toString("base64");
+  }
+  return { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response };
+}

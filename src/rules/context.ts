@@ -1,0 +1,17 @@
+import type { Cidr } from "./cidr.ts";
+
+/** Everything a rule may know beyond the object itself. A plain value: rules never do I/O. */
+export interface RuleContext {
+  /** The object's namespace is isolated (label, annotation, or config). */
+  namespaceIsolated: boolean;
+  allowedIngressNamespaces: readonly string[];
+  podCIDRs: readonly Cidr[];
+  emptySelectorScope: "isolated" | "all" | "off";
+}
+
+export const DEFAULT_RULE_CONTEXT: RuleContext = {
+  namespaceIsolated: false,
+  allowedIngressNamespaces: [],
+  podCIDRs: [],
+  emptySelectorScope: "isolated",
+};

@@ -1,0 +1,79 @@
+// `netfence serve`: wires config, certificates, the cluster view and the app together, listens,
+// and shuts down gracefully. Everything it starts is stopped by the returned `close`.
+import { resolve } from "node:path";
+import pino, { type Logger } from "pino";
+import { admissionPolicy } from "./admission/policy.ts";
+import type { Config } from "./config.ts";
+import { buildApp, TLS_MIN_VERSION } from "./server/app.ts";
+import { ensureDevCertificates } from "./server/certificates.ts";
+import { createMetrics } from "./server/metrics.ts";
+import { describeCertificate, readCertificate, watchCertificate, type CertificateFiles } from "./server/tls.ts";
+
+export interface ServeOptions {
+  config: Config;
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  caFile: string | undefined;
+  close(): Promise<void>;
+}
+
+export function createLogger(level: Config["logLevel"]): Logger {
+  return pino({
+    level,
+    base: { service: "netfence" },
+    // Belt and braces: nothing should log these, but a mistake must not leak them.
+    redact: { paths: ["*.key", "*.cert", "*.token", "*.password", "key", "cert", "token"], censor: "[redacted]" },
+  });
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const { config } = options;
+  const log = options.logger ?? createLogger(config.logLevel);
+  let files: CertificateFiles;
+  let caFile: string | undefined;
+  if (config.tls) {
+    files = { certFile: config.tls.certFile, keyFile: config.tls.keyFile };
+  } else {
+    const dev = await ensureDevCertificates(resolve(config.devCertDir));
+    files = dev;
+    caFile = dev.caFile;
+    log.info({ caBundle: dev.caFile, created: dev.created }, `no tls configured: serving a dev certificate for localhost; its CA bundle is ${dev.caFile}`);
+  }
+  const metrics = createMetrics();
+  let shuttingDown = false;
+  log.info("standalone: no cluster view; isolation comes from `isolatedNamespaces` only and the reconciler is off");
+  const app = buildApp({
+    policy: admissionPolicy(config),
+    bodyLimitBytes: config.bodyLimitBytes,
+    metrics,
+    logger: log,
+    https: readCertificate(files),
+    readiness: () => (shuttingDown ? { ready: false, reason: "shutting down" } : { ready: true }),
+  });
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const address = app.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : config.listen.port;
+  const stopWatching = watchCertificate(app.server as import("node:https").Server, files, {
+    intervalMs: (config.tls?.reloadIntervalSeconds ?? 10) * 1000,
+    minVersion: TLS_MIN_VERSION,
+    log,
+    metrics,
+  });
+  const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
+  const url = `https://${host}:${port}`;
+  log.info({ url, certificate: describeCertificate(readCertificate(files).cert) }, "netfence is serving");
+  return {
+    url,
+    port,
+    caFile,
+    async close() {
+      shuttingDown = true;
+      stopWatching();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+// The shared shape of /validate and /mutate: parse the envelope at the edge, decide, answer, count.
+import type { FastifyInstance } from "fastify";
+import { buildAdmissionResponse, type Verdict } from "../admission/response.ts";
+import { parseAdmissionReview, type AdmissionRequest } from "../admission/review.ts";
+import type { Metrics } from "./metrics.ts";
+
+export type Decide = (request: AdmissionRequest) => Verdict;
+
+export function admissionRoute(app: FastifyInstance, options: { path: string; webhook: string; decide: Decide; metrics: Metrics }) {
+  const { path, webhook, decide, metrics } = options;
+  app.post(path, async (req, reply) => {
+    const parsed = parseAdmissionReview(req.body);
+    if (!parsed.ok) {
+      metrics.badRequests.inc({ status: "400" });
+      req.log.info({ webhook, problem: parsed.error }, "refused a body that is not an AdmissionReview");
+      return reply.code(400).send({ error: parsed.error });
+    }
+    const request = parsed.request;
+    const started = process.hrtime.bigint();
+    const verdict = decide(request);
+    const review = buildAdmissionResponse(request.uid, verdict);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const decision = !review.response.allowed ? "denied" : review.response.patch !== undefined ? "patched" : review.response.warnings ? "warned" : "allowed";
+    metrics.admissionDuration.observe({ webhook }, seconds);
+    metrics.admissionRequests.inc({ webhook, kind: request.kind, operation: request.operation, decision });
+    for (const f of verdict.findings) metrics.findings.inc({ rule: f.ruleId, action: f.action });
+    if (decision === "patched") metrics.injections.inc();
+    const log = req.log.child({ uid: request.uid });
+    const summary = { webhook, kind: request.kind, namespace: request.namespace, name: request.name, operation: request.operation, decision, dryRun: request.dryRun };
+    if (decision === "denied" || decision === "warned") {
+      log.info({ ...summary, rules: verdict.findings.map((f) => `${f.ruleId}:${f.action}`) }, "admission decision");
+    } else {
+      log.debug(summary, "admission decision");
+    }
+    return review;
+  });
+}

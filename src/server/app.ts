@@ -1,0 +1,66 @@
+// The Fastify app, built as a function of its dependencies; only cli.ts listens and handles signals.
+// Tests build it with `buildApp` and drive it with `app.inject`.
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { Logger } from "pino";
+import { mutateRequest, validateRequest, type AdmissionPolicy } from "../admission/handle.ts";
+import { admissionRoute } from "./admission-route.ts";
+import { registerHealthRoutes, type Readiness } from "./health.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+
+export interface AppOptions {
+  policy: AdmissionPolicy;
+  bodyLimitBytes: number;
+  readiness?: Readiness;
+  metrics?: Metrics;
+  logger?: Logger;
+  https?: { cert: string | Buffer; key: string | Buffer };
+}
+
+export const TLS_MIN_VERSION = "TLSv1.2";
+
+export function buildApp(options: AppOptions): FastifyInstance {
+  const metrics = options.metrics ?? createMetrics({ processMetrics: false });
+  const serverOptions: FastifyServerOptions = {
+    bodyLimit: options.bodyLimitBytes,
+    // One log line per admission decision (with the uid) is written by the route, not by Fastify.
+    logController: new LogController({ disableRequestLogging: true }),
+    // A client that trickles its request cannot hold a socket for long; the apiserver sends at once.
+    requestTimeout: 10_000,
+    keepAliveTimeout: 30_000,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+  };
+  const https = options.https && {
+    ...options.https,
+    minVersion: TLS_MIN_VERSION,
+    // https.createServer takes http.Server options too: a slow client gets 5 s to send its headers,
+    // and the timeouts are checked every second instead of every 30.
+    headersTimeout: 5_000,
+    connectionsCheckingInterval: 1_000,
+  };
+  // Routes do not depend on the server type, so one instance type serves HTTPS and the tests' HTTP.
+  const app = Fastify({ ...serverOptions, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      metrics.badRequests.inc({ status: String(status) });
+      const message = status === 415 ? `content-type must be application/json, not ${JSON.stringify(req.headers["content-type"] ?? "")}` : error.message;
+      req.log.info({ status, code: error.code }, `refused request: ${message}`);
+      return reply.code(status).send({ error: message, code: error.code });
+    }
+    req.log.error({ err: error }, "internal error");
+    return reply.code(500).send({ error: "internal error; see the netfence logs" });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}` }));
+
+  admissionRoute(app, { path: "/validate", webhook: "validate", metrics, decide: (r) => validateRequest(r, options.policy) });
+  admissionRoute(app, { path: "/mutate", webhook: "mutate", metrics, decide: (r) => mutateRequest(r, options.policy) });
+  registerHealthRoutes(app, options.readiness ?? (() => ({ ready: true })));
+  app.get("/metrics", async (_req, reply) => {
+    reply.header("content-type", metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  return app;
+}
