@@ -79,6 +79,8 @@ function policyTypesFindings(policyTypes: readonly string[] | undefined, path: F
 function ignoredDirectionFindings(policy: NetworkPolicy): Finding[] {
   const { policyTypes } = policy.spec;
   if (policyTypes === undefined || policyTypes.length === 0) return [];
+  // With a misspelt type (`ingress`) NP002 already denies the policy and says how to spell it.
+  if (policyTypes.some((type) => type !== "Ingress" && type !== "Egress")) return [];
   const findings: Finding[] = [];
   const check = (direction: Direction, rules: readonly unknown[] | undefined, field: "ingress" | "egress") => {
     if ((rules ?? []).length > 0 && !policyTypes.includes(direction)) {

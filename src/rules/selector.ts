@@ -23,7 +23,7 @@ export function labelSelectorFindings(selector: LabelSelector, path: FieldPath):
       case "In":
       case "NotIn":
         if (values.length === 0) {
-          findings.push(finding("NP011", requirementPath.child("values"), `must be specified when \`operator\` is ${requirement.operator}`));
+          findings.push(finding("NP011", requirementPath.child("values"), `is required when \`operator\` is ${requirement.operator}`));
         }
         values.forEach((value, valueIndex) => {
           for (const problem of labelValueProblems(value)) {

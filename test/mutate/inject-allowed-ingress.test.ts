@@ -1,0 +1,46 @@
+import t from "tap";
+import { INJECTED_ANNOTATION, allowedIngressRule, injectAllowedIngress } from "../../src/mutate/inject-allowed-ingress.ts";
+import { NetworkPolicySchema } from "../../src/kube-objects.ts";
+import { networkPolicy } from "../helpers/review.ts";
+
+const parse = (object: unknown) => NetworkPolicySchema.parse(object);
+
+t.test("injects the sorted allowed namespaces as one rule plus the annotation", async (t) => {
+  const result = injectAllowedIngress(parse(networkPolicy({ policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] })), ["monitoring", "ingress-nginx", "monitoring"]);
+  t.same(result.spec.ingress, [{ from: [{ podSelector: {} }] }, allowedIngressRule(["ingress-nginx", "monitoring"])]);
+  t.same(allowedIngressRule(["b", "a"]).from?.[0]?.namespaceSelector?.matchExpressions, [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["a", "b"] }]);
+  t.equal(result.metadata?.annotations?.[INJECTED_ANNOTATION], "ingress-nginx,monitoring");
+});
+
+t.test("is idempotent: an injected policy is returned unchanged", async (t) => {
+  const once = injectAllowedIngress(parse(networkPolicy({})), ["monitoring"]);
+  t.equal(injectAllowedIngress(once, ["monitoring"]), once);
+});
+
+t.test("replaces a stale injected rule when the config changed", async (t) => {
+  const old = injectAllowedIngress(parse(networkPolicy({ ingress: [{ from: [{ podSelector: {} }] }] })), ["monitoring"]);
+  const updated = injectAllowedIngress(old, ["monitoring", "istio-system"]);
+  t.same(updated.spec.ingress, [{ from: [{ podSelector: {} }] }, allowedIngressRule(["istio-system", "monitoring"])]);
+  t.equal(updated.metadata?.annotations?.[INJECTED_ANNOTATION], "istio-system,monitoring");
+});
+
+t.test("injects nothing when the list is empty, and removes a stale rule", async (t) => {
+  const plain = parse(networkPolicy({}));
+  t.equal(injectAllowedIngress(plain, []), plain);
+  const injected = injectAllowedIngress(plain, ["monitoring"]);
+  const cleared = injectAllowedIngress(injected, []);
+  t.same(cleared.spec.ingress, []);
+  t.equal(cleared.metadata?.annotations?.[INJECTED_ANNOTATION], undefined);
+});
+
+t.test("injects nothing when policyTypes lacks Ingress", async (t) => {
+  const egressOnly = parse(networkPolicy({ policyTypes: ["Egress"], egress: [{}] }));
+  t.equal(injectAllowedIngress(egressOnly, ["monitoring"]), egressOnly);
+});
+
+t.test("keeps the user's annotations and fields", async (t) => {
+  const policy = parse(networkPolicy({ custom: 1 }, { annotations: { owner: "team-a" } }));
+  const result = injectAllowedIngress(policy, ["monitoring"]);
+  t.equal(result.metadata?.annotations?.owner, "team-a");
+  t.equal((result.spec as Record<string, unknown>).custom, 1);
+});
