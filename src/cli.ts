@@ -23,16 +23,19 @@ program
   .command("serve")
   .description("Serve the admission webhook over HTTPS (/validate, /mutate, /healthz, /readyz, /metrics).")
   .option("-c, --config <file>", "YAML config file (default: $NETFENCE_CONFIG, else built-in defaults)")
-  .addHelpText("after", "\nExamples:\n  netfence serve\n  netfence serve --config /etc/netfence/config.yaml\n")
-  .action(async (options: { config?: string }) => {
+  .option("--kubeconfig <file>", "kubeconfig of the cluster to watch (default: $KUBECONFIG, else in-cluster, else standalone)")
+  .option("--no-reconcile", "do not create or delete managed NetworkPolicies (admission only)")
+  .addHelpText("after", "\nExamples:\n  netfence serve\n  netfence serve --config /etc/netfence/config.yaml --kubeconfig ~/.kube/config\n")
+  .action(async (options: { config?: string; kubeconfig?: string; reconcile: boolean }) => {
     let config;
     try {
       config = loadConfig({ file: options.config });
     } catch (error) {
       exitOnConfigError(error);
     }
+    if (!options.reconcile) config = { ...config, reconcile: false };
     const log = createLogger(config.logLevel);
-    const server = await startServer({ config, logger: log });
+    const server = await startServer({ config, logger: log, kubeconfig: options.kubeconfig });
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;

@@ -48,6 +48,8 @@ export const ConfigSchema = z.strictObject({
   services: z.strictObject({ emptySelector: z.enum(["isolated", "all", "off"]).default("isolated") }).prefault({}),
   rules: ruleActions.default({}),
   reconcile: z.boolean().default(true),
+  /** How often the reconciler re-checks every namespace, catching up on anything it missed. */
+  resyncSeconds: z.number().positive().default(300),
   /** /readyz fails when the namespace cache has not heard from the API server for this long. */
   cacheStaleAfterSeconds: z.number().positive().default(300),
   /** How long SIGTERM waits for in-flight requests before closing connections. */

@@ -4,7 +4,12 @@ import { resolve } from "node:path";
 import pino, { type Logger } from "pino";
 import { admissionPolicy } from "./admission/policy.ts";
 import type { Config } from "./config.ts";
+import { connectToCluster, type ClusterConnection } from "./cluster/kubeconfig.ts";
+import { checkKubeProxy } from "./cluster/kube-proxy-check.ts";
+import { NamespaceCache } from "./cluster/namespace-cache.ts";
+import { Reconciler } from "./cluster/reconciler.ts";
 import { buildApp, TLS_MIN_VERSION } from "./server/app.ts";
+import type { Metrics } from "./server/metrics.ts";
 import { ensureDevCertificates } from "./server/certificates.ts";
 import { createMetrics } from "./server/metrics.ts";
 import { describeCertificate, readCertificate, watchCertificate, type CertificateFiles } from "./server/tls.ts";
@@ -12,6 +17,8 @@ import { describeCertificate, readCertificate, watchCertificate, type Certificat
 export interface ServeOptions {
   config: Config;
   logger?: Logger;
+  /** Path of a kubeconfig; otherwise $KUBECONFIG, the in-cluster account, or standalone. */
+  kubeconfig?: string | undefined;
 }
 
 export interface RunningServer {
@@ -45,14 +52,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const metrics = createMetrics();
   let shuttingDown = false;
-  log.info("standalone: no cluster view; isolation comes from `isolatedNamespaces` only and the reconciler is off");
+  const cluster = await startClusterView(config, connectToCluster({ kubeconfig: options.kubeconfig }), log, metrics);
   const app = buildApp({
-    policy: admissionPolicy(config),
+    policy: admissionPolicy(config, cluster.cache),
     bodyLimitBytes: config.bodyLimitBytes,
     metrics,
     logger: log,
     https: readCertificate(files),
-    readiness: () => (shuttingDown ? { ready: false, reason: "shutting down" } : { ready: true }),
+    readiness: () => (shuttingDown ? { ready: false, reason: "shutting down" } : (cluster.cache?.readiness() ?? { ready: true })),
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
@@ -74,6 +81,37 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       shuttingDown = true;
       stopWatching();
       await app.close();
+      await cluster.stop();
+    },
+  };
+}
+
+interface ClusterView {
+  cache: NamespaceCache | undefined;
+  stop(): Promise<void>;
+}
+
+/** The namespace cache and the reconciler when a cluster is reachable; nothing when standalone. */
+async function startClusterView(config: Config, connection: ClusterConnection, log: Logger, metrics: Metrics): Promise<ClusterView> {
+  if (connection.kind === "standalone") {
+    log.info("standalone: no kubeconfig and not in a cluster; isolation comes from `isolatedNamespaces` only and the reconciler is off");
+    return { cache: undefined, stop: async () => {} };
+  }
+  log.info({ connection: connection.kind, server: connection.config.getCurrentCluster()?.server }, "watching namespaces");
+  const cache = new NamespaceCache(connection.config, { log, metrics, staleAfterMs: config.cacheStaleAfterSeconds * 1000 });
+  const reconciler = config.reconcile
+    ? new Reconciler(connection.config, cache, { allowedIngressNamespaces: config.allowedIngressNamespaces, log, metrics, resyncMs: config.resyncSeconds * 1000 })
+    : undefined;
+  if (!config.reconcile) log.info("reconciler off (`reconcile: false`)");
+  // Listening does not wait for the first list: /readyz says not ready until it has synced.
+  void cache.start();
+  reconciler?.start();
+  void checkKubeProxy(connection.config, log, metrics);
+  return {
+    cache,
+    async stop() {
+      reconciler?.stop();
+      await cache.stop();
     },
   };
 }

@@ -1,0 +1,26 @@
+// At start-up: does the live kube-proxy config turn masqueradeAll on? Logged once, exported as a gauge.
+import { ApiException, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE, masqueradeAllModes } from "../rules/kubeproxy.ts";
+import type { Metrics } from "../server/metrics.ts";
+
+export async function checkKubeProxy(config: KubeConfig, log: Logger, metrics: Metrics): Promise<void> {
+  let data: Record<string, string> | undefined;
+  try {
+    const configMap = await config.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: KUBE_PROXY_CONFIGMAP, namespace: KUBE_PROXY_NAMESPACE });
+    data = configMap.data;
+  } catch (error) {
+    const status = error instanceof ApiException ? error.code : undefined;
+    log.info({ status }, "kube-proxy ConfigMap not readable; masqueradeAll not checked (clusters without kube-proxy have none)");
+    return;
+  }
+  const result = masqueradeAllModes(data?.["config.conf"] ?? "");
+  if (!result.ok) {
+    log.warn({ problem: result.problem }, "kube-system/kube-proxy config.conf cannot be read; masqueradeAll not checked");
+    return;
+  }
+  metrics.kubeProxyMasqueradeAll.set(result.modes.length > 0 ? 1 : 0);
+  if (result.modes.length > 0) {
+    log.warn({ modes: result.modes }, "KP001: kube-proxy masqueradeAll is on; NetworkPolicy ipBlock and pod rules see node addresses for Service traffic");
+  }
+}

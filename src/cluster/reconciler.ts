@@ -1,0 +1,140 @@
+// The isolation reconciler: an isolated namespace gets the managed policy `netfence-isolation`
+// (server-side apply: idempotent, and safe with several replicas applying the same object); a
+// namespace that is no longer isolated loses every managed policy, and nothing else.
+// Work is queued per namespace, retried with backoff, and everything is re-checked on a resync timer.
+import {
+  ApiException,
+  KubernetesObjectApi,
+  NetworkingV1Api,
+  PatchStrategy,
+  type KubeConfig,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { Metrics } from "../server/metrics.ts";
+import { ISOLATION_POLICY_NAME, MANAGED_SELECTOR, isolationPolicy } from "./managed-policy.ts";
+import type { NamespaceCache } from "./namespace-cache.ts";
+
+export const FIELD_MANAGER = "netfence";
+
+export interface ReconcilerOptions {
+  allowedIngressNamespaces: readonly string[];
+  log: Logger;
+  metrics: Metrics;
+  resyncMs: number;
+  retryMs?: { initial: number; max: number };
+}
+
+const statusOf = (error: unknown) => (error instanceof ApiException ? error.code : undefined);
+
+export class Reconciler {
+  private readonly objects: KubernetesObjectApi;
+  private readonly networking: NetworkingV1Api;
+  private readonly queue = new Set<string>();
+  private readonly retries = new Map<string, number>();
+  private running = false;
+  private stopped = false;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private idleWaiters: (() => void)[] = [];
+  private readonly cache: NamespaceCache;
+  private readonly options: ReconcilerOptions;
+
+  constructor(config: KubeConfig, cache: NamespaceCache, options: ReconcilerOptions) {
+    this.cache = cache;
+    this.options = options;
+    this.objects = KubernetesObjectApi.makeApiClient(config);
+    this.networking = config.makeApiClient(NetworkingV1Api);
+    cache.onChange((name) => this.enqueue(name));
+  }
+
+  start(): void {
+    this.resyncAll();
+    this.resyncTimer = setInterval(() => this.resyncAll(), this.options.resyncMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.resyncTimer);
+    for (const timer of this.timers) clearTimeout(timer);
+  }
+
+  /** Resolves once the queue is empty (for tests and shutdown). */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private resyncAll() {
+    for (const state of this.cache.all()) this.enqueue(state.name);
+  }
+
+  private enqueue(namespace: string) {
+    if (this.stopped) return;
+    this.queue.add(namespace);
+    if (!this.running) void this.drain();
+  }
+
+  private async drain() {
+    this.running = true;
+    while (this.queue.size > 0 && !this.stopped) {
+      const namespace = this.queue.values().next().value as string;
+      this.queue.delete(namespace);
+      try {
+        await this.reconcile(namespace);
+        this.retries.delete(namespace);
+      } catch (error) {
+        this.retryLater(namespace, error);
+      }
+    }
+    this.running = false;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private retryLater(namespace: string, error: unknown) {
+    const { initial, max } = this.options.retryMs ?? { initial: 1000, max: 60_000 };
+    const delay = Math.min(this.retries.get(namespace) ?? initial, max);
+    this.retries.set(namespace, delay * 2);
+    this.options.log.warn({ namespace, status: statusOf(error), err: { message: (error as Error).message?.split("\n")[0] }, retryInMs: delay }, "reconcile failed; will retry");
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.enqueue(namespace);
+    }, delay);
+    this.timers.add(timer);
+  }
+
+  private async reconcile(namespace: string) {
+    const state = this.cache.get(namespace);
+    if (state?.isolation.isolated) await this.applyIsolation(namespace);
+    else if (state !== undefined) await this.removeManaged(namespace);
+  }
+
+  private async applyIsolation(namespace: string) {
+    const desired = isolationPolicy(namespace, this.options.allowedIngressNamespaces);
+    try {
+      await this.objects.patch(desired as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    } catch (error) {
+      this.options.metrics.reconcileActions.inc({ action: "apply", result: "error" });
+      throw error;
+    }
+    this.options.metrics.reconcileActions.inc({ action: "apply", result: "success" });
+    this.options.log.debug({ namespace, policy: ISOLATION_POLICY_NAME }, "isolation policy applied");
+  }
+
+  private async removeManaged(namespace: string) {
+    const managed = await this.networking.listNamespacedNetworkPolicy({ namespace, labelSelector: MANAGED_SELECTOR });
+    for (const policy of managed.items) {
+      const name = policy.metadata?.name;
+      if (name === undefined) continue;
+      try {
+        await this.networking.deleteNamespacedNetworkPolicy({ name, namespace });
+      } catch (error) {
+        if (statusOf(error) === 404) continue;
+        this.options.metrics.reconcileActions.inc({ action: "delete", result: "error" });
+        throw error;
+      }
+      this.options.metrics.reconcileActions.inc({ action: "delete", result: "success" });
+      this.options.log.info({ namespace, policy: name }, "isolation turned off: managed policy deleted");
+    }
+  }
+}
