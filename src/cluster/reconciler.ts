@@ -2,14 +2,7 @@
 // (server-side apply: idempotent, and safe with several replicas applying the same object); a
 // namespace that is no longer isolated loses every managed policy, and nothing else.
 // Work is queued per namespace, retried with backoff, and everything is re-checked on a resync timer.
-import {
-  ApiException,
-  KubernetesObjectApi,
-  NetworkingV1Api,
-  PatchStrategy,
-  type KubeConfig,
-  type KubernetesObject,
-} from "@kubernetes/client-node";
+import { ApiException, NetworkingV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Metrics } from "../server/metrics.ts";
 import { ISOLATION_POLICY_NAME, MANAGED_SELECTOR, isolationPolicy } from "./managed-policy.ts";
@@ -28,7 +21,6 @@ export interface ReconcilerOptions {
 const statusOf = (error: unknown) => (error instanceof ApiException ? error.code : undefined);
 
 export class Reconciler {
-  private readonly objects: KubernetesObjectApi;
   private readonly networking: NetworkingV1Api;
   private readonly queue = new Set<string>();
   private readonly retries = new Map<string, number>();
@@ -43,7 +35,6 @@ export class Reconciler {
   constructor(config: KubeConfig, cache: NamespaceCache, options: ReconcilerOptions) {
     this.cache = cache;
     this.options = options;
-    this.objects = KubernetesObjectApi.makeApiClient(config);
     this.networking = config.makeApiClient(NetworkingV1Api);
     cache.onChange((name) => this.enqueue(name));
   }
@@ -112,7 +103,12 @@ export class Reconciler {
   private async applyIsolation(namespace: string) {
     const desired = isolationPolicy(namespace, this.options.allowedIngressNamespaces);
     try {
-      await this.objects.patch(desired as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      // The patch body goes out as plain JSON. (KubernetesObjectApi would run it through the typed
+      // serializer, which expects client-node's `_from` for `from` and silently drops our peers.)
+      await this.networking.patchNamespacedNetworkPolicy(
+        { name: desired.metadata!.name!, namespace, body: desired, fieldManager: FIELD_MANAGER, force: true },
+        setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
+      );
     } catch (error) {
       this.options.metrics.reconcileActions.inc({ action: "apply", result: "error" });
       throw error;
