@@ -1,23 +1,58 @@
 #!/usr/bin/env node
 // The command line: argument parsing only; each command lives in its own module.
-import { Command } from "commander";
-import { ConfigError, loadConfig } from "./config.ts";
-import { createLogger, startServer } from "./serve.ts";
+// Exit codes: 0 fine, 1 denials (lint/audit), 2 usage, config or input error. Never a stack trace
+// for bad input.
+// Command modules are imported when their command runs: the Kubernetes client alone costs a second
+// of start-up that `lint` and `allow` should not pay.
+import { Command, CommanderError, Option } from "commander";
+import type { AllowFlags } from "./allow/command.ts";
+import { loadConfig, type Config } from "./config.ts";
+import type { OutputFormat } from "./lint/report.ts";
 import { VERSION } from "./version.ts";
 
-function exitOnConfigError(error: unknown): never {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`netfence: ${error.message}\n`);
-    process.exit(2);
+/** Errors about what the user gave us: a message and exit code 2, never a stack trace. */
+const EXPECTED_ERRORS = new Set(["ConfigError", "UsageError", "InputError", "AllowError"]);
+
+async function run(action: () => Promise<number | void> | number | void): Promise<void> {
+  try {
+    const code = await action();
+    if (typeof code === "number") process.exitCode = code;
+  } catch (error) {
+    if (error instanceof Error && EXPECTED_ERRORS.has(error.name)) {
+      process.stderr.write(`netfence: ${(error as Error).message}\n`);
+      process.exit(2);
+    }
+    throw error;
   }
-  throw error;
 }
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+const outputOption = () => new Option("-o, --output <format>", "text, json or sarif").choices(["text", "json", "sarif"]).default("text");
+
+interface ReportFlags {
+  config?: string;
+  isolatedNamespace: string[];
+  namespace: string;
+  output: OutputFormat;
+  strict?: boolean;
+}
+
+const reportOptions = (flags: ReportFlags, config: Config) => ({
+  config,
+  isolatedNamespaces: flags.isolatedNamespace,
+  defaultNamespace: flags.namespace,
+  output: flags.output,
+  strict: flags.strict === true,
+});
 
 const program = new Command()
   .name("netfence")
   .description("Kubernetes namespace network isolation that cannot be misconfigured: admission webhook, linter and allowlist writer.")
   .version(VERSION, "-v, --version")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride((error: CommanderError) => {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  });
 
 program
   .command("serve")
@@ -26,40 +61,103 @@ program
   .option("--kubeconfig <file>", "kubeconfig of the cluster to watch (default: $KUBECONFIG, else in-cluster, else standalone)")
   .option("--no-reconcile", "do not create or delete managed NetworkPolicies (admission only)")
   .addHelpText("after", "\nExamples:\n  netfence serve\n  netfence serve --config /etc/netfence/config.yaml --kubeconfig ~/.kube/config\n")
-  .action(async (options: { config?: string; kubeconfig?: string; reconcile: boolean }) => {
-    let config;
-    try {
-      config = loadConfig({ file: options.config });
-    } catch (error) {
-      exitOnConfigError(error);
-    }
-    if (!options.reconcile) config = { ...config, reconcile: false };
-    const log = createLogger(config.logLevel);
-    const server = await startServer({ config, logger: log, kubeconfig: options.kubeconfig });
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, "shutting down: finishing in-flight requests");
-      const deadline = setTimeout(() => {
-        log.warn("grace period over; exiting with requests still open");
-        process.exit(1);
-      }, config.shutdownGraceSeconds * 1000);
-      deadline.unref();
-      server.close().then(
-        () => {
-          log.info("stopped");
-          process.exit(0);
-        },
-        (error: unknown) => {
-          log.error({ err: error }, "error while shutting down");
+  .action((options: { config?: string; kubeconfig?: string; reconcile: boolean }) =>
+    run(async () => {
+      let config = loadConfig({ file: options.config });
+      if (!options.reconcile) config = { ...config, reconcile: false };
+      const { createLogger, startServer } = await import("./serve.ts");
+      const log = createLogger(config.logLevel);
+      const server = await startServer({ config, logger: log, kubeconfig: options.kubeconfig });
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, "shutting down: finishing in-flight requests");
+        const deadline = setTimeout(() => {
+          log.warn("grace period over; exiting with requests still open");
           process.exit(1);
-        },
-      );
-    };
-    process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on("SIGINT", () => stop("SIGINT"));
-  });
+        }, config.shutdownGraceSeconds * 1000);
+        deadline.unref();
+        server.close().then(
+          () => {
+            log.info("stopped");
+            process.exit(0);
+          },
+          (error: unknown) => {
+            log.error({ err: error }, "error while shutting down");
+            process.exit(1);
+          },
+        );
+      };
+      process.on("SIGTERM", () => stop("SIGTERM"));
+      process.on("SIGINT", () => stop("SIGINT"));
+    }),
+  );
+
+program
+  .command("lint")
+  .description("Check manifests offline with the webhook's rules (files, directories, or - for stdin).")
+  .argument("[paths...]", "YAML or JSON files and directories (recursively *.yaml, *.yml, *.json); - reads stdin", [])
+  .option("-c, --config <file>", "the webhook's config file (rule actions, pod CIDRs, isolated namespaces)")
+  .option("--isolated-namespace <ns>", "treat this namespace as isolated (repeatable)", collect, [])
+  .option("-n, --namespace <ns>", "namespace of objects that do not name one", "default")
+  .addOption(outputOption())
+  .option("--strict", "exit 1 on warnings too")
+  .addHelpText(
+    "after",
+    "\nExit codes: 0 no denials, 1 denials (or warnings with --strict), 2 usage or input error.\n\nExamples:\n  netfence lint k8s/\n  helm template charts/app | netfence lint -\n  netfence lint --isolated-namespace team-a -o sarif k8s/ > netfence.sarif\n",
+  )
+  .action((paths: string[], flags: ReportFlags) =>
+    run(async () => {
+      const { lintCommand } = await import("./lint/command.ts");
+      return lintCommand(paths, reportOptions(flags, loadConfig({ file: flags.config })));
+    }),
+  );
+
+program
+  .command("audit")
+  .description("Check what already sits in a live cluster: NetworkPolicies, Services, Namespaces, the kube-proxy ConfigMap.")
+  .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, else in-cluster)")
+  .option("-c, --config <file>", "the webhook's config file")
+  .option("--isolated-namespace <ns>", "treat this namespace as isolated too (repeatable)", collect, [])
+  .addOption(outputOption())
+  .option("--strict", "exit 1 on warnings too")
+  .option("--page-size <n>", "objects per list request", (v) => Number.parseInt(v, 10), 500)
+  .addHelpText("after", "\nExamples:\n  netfence audit --kubeconfig ~/.kube/config\n  netfence audit -o json > findings.json\n")
+  .action((flags: ReportFlags & { kubeconfig?: string; pageSize: number }) =>
+    run(async () => {
+      const { auditCommand } = await import("./audit/command.ts");
+      return auditCommand({ ...reportOptions({ ...flags, namespace: "default" }, loadConfig({ file: flags.config })), kubeconfig: flags.kubeconfig, pageSize: flags.pageSize });
+    }),
+  );
+
+program
+  .command("allow")
+  .description("Print the NetworkPolicy for one allowlist entry (pipe it to kubectl apply -f -).")
+  .argument("<direction>", "ingress or egress")
+  .option("-n, --namespace <ns>", "the namespace whose pods the policy selects")
+  .option("--from-namespace <ns>", "ingress: allow every pod of this namespace")
+  .option("--to-service <ns/name>", "egress: allow the pods behind this Service, on its targetPorts")
+  .option("--cidr <cidr>", "ingress or egress: allow this network (outside the cluster)")
+  .option("--selector <k=v,...>", "with --to-service, offline: the Service's selector")
+  .option("--port <port>", "a port number or name (repeatable); with --to-service offline: the targetPorts", collect, [])
+  .option("--protocol <protocol>", "TCP, UDP or SCTP, for --port", "TCP")
+  .option("--pod-selector <k=v,...>", "select only these pods of the namespace (default: all)")
+  .option("--name <name>", "policy name (default: derived from the entry)")
+  .addHelpText("before", "The policy is labelled app.kubernetes.io/managed-by: netfence: the reconciler deletes it when the namespace is not isolated.\n")
+  .option("--no-dns", "egress: do not add the DNS rule (UDP/TCP 53 to kube-dns)")
+  .addOption(new Option("-o, --output <format>", "yaml or json").choices(["yaml", "json"]).default("yaml"))
+  .option("--kubeconfig <file>", "to read the Service of --to-service")
+  .addHelpText(
+    "after",
+    "\nExamples:\n  netfence allow ingress -n team-a --from-namespace team-b | kubectl apply -f -\n  netfence allow egress -n team-a --to-service db/postgres | kubectl apply -f -\n  netfence allow egress -n team-a --to-service db/postgres --selector app=postgres --port 5432\n  netfence allow ingress -n team-a --cidr 192.168.1.1/32 --port 80 --protocol TCP\n",
+  )
+  .action((direction: string, flags: AllowFlags) =>
+    run(async () => {
+      const { allowCommand } = await import("./allow/command.ts");
+      return allowCommand(direction, flags);
+    }),
+  );
 
 program
   .command("version")

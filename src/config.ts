@@ -60,6 +60,7 @@ export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
 export class ConfigError extends Error {
+  override name = "ConfigError";
   readonly problems: string[];
   constructor(source: string, problems: string[]) {
     super(`invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);

@@ -45,17 +45,19 @@ export class FieldPath {
 
 const SEGMENT = /([^.[\]]+)|\[(\d+)\]|\[([^\]]*)\]/g;
 
-/** The value a path string points at, or `undefined` when the path does not exist in the object. */
+/** The keys a path string walks: `spec.ingress[0]` -> ["spec", "ingress", 0]. */
+export function pathSegments(path: string): PathSegment[] {
+  return [...path.matchAll(SEGMENT)].map(([, name, index, key]) => name ?? (index !== undefined ? Number(index) : key!));
+}
+
+/** The value a path string points at, or `found: false` when the path does not exist in the object. */
 export function valueAtPath(object: unknown, path: string): { found: boolean; value: unknown } {
   let current: unknown = object;
-  for (const match of path.matchAll(SEGMENT)) {
-    const [, name, index, key] = match;
+  for (const segment of pathSegments(path)) {
     if (current === null || typeof current !== "object") return { found: false, value: undefined };
-    const container = current as Record<string, unknown>;
-    const property = name ?? (index !== undefined ? Number(index) : key!);
-    if (Array.isArray(container) !== (index !== undefined)) return { found: false, value: undefined };
-    if (!Object.hasOwn(container, property)) return { found: false, value: undefined };
-    current = container[property as keyof typeof container];
+    if (Array.isArray(current) !== (typeof segment === "number")) return { found: false, value: undefined };
+    if (!Object.hasOwn(current, segment)) return { found: false, value: undefined };
+    current = (current as Record<string | number, unknown>)[segment];
   }
   return { found: true, value: current };
 }

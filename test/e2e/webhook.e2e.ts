@@ -1,5 +1,6 @@
 // kubectl apply against a real kube-apiserver that calls netfence over TLS. Each case asserts what a
 // user sees: the exit code, the stderr text, `Warning:` lines and the stored object.
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
@@ -146,4 +147,54 @@ t.test("netfence stopped: Ignore lets requests pass, Fail refuses them clearly; 
   await cluster.registerWebhooks("Fail");
   const enforced = await cluster.kubectlApply([bad], ["--dry-run=server"]);
   t.match(enforced.stderr, /denied the request: .*NP021/, "enforcement resumes");
+});
+
+const netfence = (args: string[]) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolveRun) => {
+    const child = spawn(process.execPath, [join(REPO, "src/cli.ts"), ...args], { env: { ...process.env, KUBECONFIG: cluster.kubeconfig, NETFENCE_CONFIG: "" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+  });
+
+t.test("netfence audit lists the findings of the live cluster, page by page", async (t) => {
+  const full = await netfence(["audit", "-o", "json"]);
+  t.equal(full.code, 0, full.stderr);
+  const report = JSON.parse(full.stdout);
+  const rules = report.results.flatMap((r: { findings: { ruleId: string }[] }) => r.findings.map((f) => f.ruleId));
+  t.ok(rules.includes("KP001"), "the kube-proxy ConfigMap's masqueradeAll");
+  t.ok(rules.includes("NP024"), "the stored 0.0.0.0/0 recipe");
+  t.ok(report.summary.objects > 20, `${report.summary.objects} objects`);
+  const paged = JSON.parse((await netfence(["audit", "-o", "json", "--page-size", "2"])).stdout);
+  t.same(paged.summary, report.summary, "limit/continue paging reads the same objects");
+});
+
+t.test("netfence allow ... | kubectl apply -f - works for every allowlist flow, in an isolated namespace", async (t) => {
+  // allow's policies are managed: the reconciler removes them wherever isolation is off.
+  await cluster.kubectlApply([namespace("allowlisted", { "netfence.io/isolation": "enabled" })]);
+  await cluster.kubectlApply([{ apiVersion: "v1", kind: "Service", metadata: { name: "nginx", namespace: "monitoring" }, spec: { selector: { app: "nginx" }, ports: [{ port: 80, targetPort: 8080 }] } }]);
+  const flows = [
+    ["ingress", "-n", "allowlisted", "--from-namespace", "monitoring"],
+    ["egress", "-n", "allowlisted", "--to-service", "monitoring/nginx"],
+    ["egress", "-n", "allowlisted", "--to-service", "monitoring/nginx", "--selector", "app=nginx", "--port", "8080", "--name", "offline-service"],
+    ["ingress", "-n", "allowlisted", "--cidr", "192.168.1.1/32", "--port", "80", "--protocol", "TCP"],
+    ["egress", "-n", "allowlisted", "--cidr", "10.1.0.1/32", "--port", "9000", "--protocol", "SCTP"],
+  ];
+  for (const flow of flows) {
+    const printed = await netfence(["allow", ...flow]);
+    t.equal(printed.code, 0, `allow ${flow.join(" ")}: ${printed.stderr}`);
+    const applied = await cluster.kubectl(["apply", "-f", "-"], printed.stdout);
+    t.equal(applied.code, 0, `kubectl apply: ${applied.stderr}`);
+    t.notMatch(applied.stderr, /denied/);
+  }
+  const service = await cluster.getJson(["networkpolicy", "allow-egress-to-monitoring-nginx", "-n", "allowlisted"]);
+  t.same(service.spec.egress[0].ports, [{ protocol: "TCP", port: 8080 }], "the Service's targetPort, read from the cluster");
+  t.equal((await cluster.kubectl(["label", "namespace", "allowlisted", "netfence.io/isolation-"])).code, 0);
+  await cluster.eventually(
+    "allowlist policies removed with isolation",
+    async () => (await cluster.getJson(["networkpolicy", "-n", "allowlisted"])).items.length,
+    (count) => count === 0,
+  );
 });
