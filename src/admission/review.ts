@@ -32,6 +32,24 @@ export interface AdmissionRequest {
   dryRun: boolean;
 }
 
+/**
+ * No object of the kinds netfence checks nests anywhere near this deep (a NetworkPolicy with
+ * managedFields stays under 20); deeper input is hostile and would overflow recursive code.
+ */
+export const MAX_OBJECT_DEPTH = 100;
+
+/** Iterative, so that measuring a hostile object cannot itself overflow the stack. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== "object") continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(current)) if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 export type ParsedReview = { ok: true; request: AdmissionRequest } | { ok: false; error: string };
 
 export function parseAdmissionReview(body: unknown): ParsedReview {
@@ -41,6 +59,11 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
     return { ok: false, error: `not an admission.k8s.io/v1 AdmissionReview request: ${problems.join("; ")}` };
   }
   const { request } = parsed.data;
+  for (const field of ["object", "oldObject"] as const) {
+    if (nestsDeeperThan(request[field], MAX_OBJECT_DEPTH)) {
+      return { ok: false, error: `request.${field} nests deeper than ${MAX_OBJECT_DEPTH} levels; no Kubernetes object netfence checks does` };
+    }
+  }
   return {
     ok: true,
     request: {

@@ -42,6 +42,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // Routes do not depend on the server type, so one instance type serves HTTPS and the tests' HTTP.
   const app = Fastify({ ...serverOptions, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
 
+  // Once close() is called, answers to requests still in flight close their connection, so that
+  // keep-alive clients reconnect elsewhere and close() does not wait out the keep-alive timeout.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_req, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
+
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {

@@ -65,3 +65,13 @@ t.test("many warnings stay under the apiserver's 4,096-character budget", async 
   t.equal(warnings.length, 30);
   t.match(warnings.at(-1)!, /^NP024 and 70 more warnings not shown \(71 in all\)/);
 });
+
+t.test("a denial with very many findings stays bounded, and long values are cut", async (t) => {
+  const many = Array.from({ length: 100_000 }, (_, i) => ({ ...deny, path: `spec.ingress[0].from[${i}].ipBlock.cidr` }));
+  const message = buildAdmissionResponse("u8", { findings: many }).response.status!.message;
+  t.match(message, /^netfence found 100000 problems: /);
+  t.match(message, /and 99950 more \(run `netfence lint` to see them all\)$/);
+  t.ok(message.length < 50 * 600, `${message.length} characters`);
+  const long = buildAdmissionResponse("u9", { findings: [{ ...deny, message: "x".repeat(1_000_000) }] }).response.status!.message;
+  t.ok(long.length < 600, `${long.length} characters`);
+});
