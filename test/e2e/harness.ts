@@ -70,6 +70,9 @@ export class Cluster {
   private readonly processes: Managed[] = [];
   private netfence: Managed | undefined;
   private netfenceArgs: string[] = [];
+  private apiserver: Managed | undefined;
+  private apiserverArgs: string[] = [];
+  readonly token = TOKEN;
 
   constructor() {
     this.bin = binDir();
@@ -116,7 +119,7 @@ export class Cluster {
     writeFileSync(files.saPublic, sa.publicKey.export({ type: "spki", format: "pem" }));
     writeFileSync(files.saPrivate, sa.privateKey.export({ type: "pkcs8", format: "pem" }));
     this.apiserverUrl = `https://127.0.0.1:${apiPort}`;
-    this.start("kube-apiserver", join(this.bin, "kube-apiserver"), [
+    this.apiserverArgs = [
       `--etcd-servers=http://127.0.0.1:${etcdClient}`,
       `--secure-port=${apiPort}`,
       "--bind-address=127.0.0.1",
@@ -133,7 +136,7 @@ export class Cluster {
       "--disable-admission-plugins=ServiceAccount",
       // Clusters before 1.36 store sloppy CIDRs; turning the gate off proves netfence's own CIDR rules.
       ...(options.strictCidrs ? [] : ["--feature-gates=StrictIPCIDRValidation=false"]),
-    ]);
+    ];
     writeFileSync(
       this.kubeconfig,
       stringify({
@@ -145,10 +148,48 @@ export class Cluster {
         "current-context": "e2e",
       }),
     );
-    await waitFor("kube-apiserver /readyz", async () => (await this.kubectl(["get", "--raw", "/readyz"])).code === 0, 90_000);
+    await this.startApiserver();
     await waitFor("the default namespace", async () => (await this.kubectl(["get", "namespace", "default"])).code === 0, 30_000);
     await this.startNetfence(options);
     await this.registerWebhooks();
+  }
+
+  async startApiserver(): Promise<void> {
+    this.apiserver = this.start("kube-apiserver", join(this.bin, "kube-apiserver"), this.apiserverArgs);
+    await waitFor("kube-apiserver /readyz", async () => (await this.kubectl(["get", "--raw", "/readyz"])).code === 0, 90_000);
+  }
+
+  async stopApiserver(): Promise<void> {
+    if (this.apiserver !== undefined) await this.stopProcess(this.apiserver);
+    this.apiserver = undefined;
+  }
+
+  private async stopProcess(managed: Managed): Promise<void> {
+    const { child } = managed;
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    this.processes.splice(this.processes.indexOf(managed), 1);
+  }
+
+  /** A request straight to netfence over HTTPS (the apiserver may be down). */
+  async netfenceRequest(path: string, body?: unknown): Promise<{ status: number; json: any }> {
+    const { request } = await import("node:https");
+    const ca = Buffer.from(this.netfenceCaBundle, "base64").toString();
+    return new Promise((resolveRequest, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port: this.netfencePort, path, method: body === undefined ? "GET" : "POST", ca, agent: false, headers: { "content-type": "application/json" } },
+        (res) => {
+          let data = "";
+          res.on("data", (chunk) => (data += chunk));
+          res.on("end", () => resolveRequest({ status: res.statusCode ?? 0, json: data.startsWith("{") ? JSON.parse(data) : data }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
   }
 
   async startNetfence(options: NetfenceOptions = {}): Promise<void> {
@@ -187,12 +228,7 @@ export class Cluster {
   }
 
   async stopNetfence(): Promise<void> {
-    if (this.netfence === undefined) return;
-    const { child } = this.netfence;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
-    this.processes.splice(this.processes.indexOf(this.netfence), 1);
+    if (this.netfence !== undefined) await this.stopProcess(this.netfence);
     this.netfence = undefined;
   }
 
