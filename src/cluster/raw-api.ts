@@ -11,11 +11,19 @@ export class ApiError extends Error {
   }
 }
 
-export async function getJson(config: KubeConfig, path: string): Promise<any> {
+export function getJson(config: KubeConfig, path: string): Promise<any> {
+  return requestJson(config, "GET", path);
+}
+
+export function postJson(config: KubeConfig, path: string, body: unknown): Promise<any> {
+  return requestJson(config, "POST", path, body);
+}
+
+async function requestJson(config: KubeConfig, method: "GET" | "POST", path: string, body?: unknown): Promise<any> {
   const server = config.getCurrentCluster()?.server;
   if (server === undefined) throw new Error("the kubeconfig has no current cluster");
   const url = new URL(path, server);
-  const options: import("node:https").RequestOptions = { method: "GET", headers: { accept: "application/json" } };
+  const options: import("node:https").RequestOptions = { method, headers: { accept: "application/json", ...(body !== undefined ? { "content-type": "application/json" } : {}) } };
   await config.applyToHTTPSOptions(options);
   return new Promise((resolve, reject) => {
     const req = request(url, options, (res) => {
@@ -28,19 +36,19 @@ export async function getJson(config: KubeConfig, path: string): Promise<any> {
           try {
             message = JSON.parse(body).message ?? body;
           } catch {}
-          reject(new ApiError(res.statusCode ?? 0, `GET ${url.pathname}: ${res.statusCode} ${message}`));
+          reject(new ApiError(res.statusCode ?? 0, `${method} ${url.pathname}: ${res.statusCode} ${message}`));
           return;
         }
         try {
           resolve(JSON.parse(body));
         } catch (error) {
-          reject(new Error(`GET ${url.pathname}: not JSON (${(error as Error).message})`));
+          reject(new Error(`${method} ${url.pathname}: not JSON (${(error as Error).message})`));
         }
       });
     });
     req.on("error", reject);
-    req.setTimeout(30_000, () => req.destroy(new Error(`GET ${url.pathname}: timed out`)));
-    req.end();
+    req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${url.pathname}: timed out`)));
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
 

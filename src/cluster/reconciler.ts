@@ -6,6 +6,8 @@ import { ApiException, NetworkingV1Api, PatchStrategy, setHeaderOptions, type Ku
 import type { Logger } from "pino";
 import type { Metrics } from "../server/metrics.ts";
 import { ISOLATION_POLICY_NAME, MANAGED_SELECTOR, isolationPolicy } from "./managed-policy.ts";
+import { normalizeNamespaces } from "../mutate/inject-allowed-ingress.ts";
+import { recordEvent } from "./events.ts";
 import type { NamespaceCache } from "./namespace-cache.ts";
 
 export const FIELD_MANAGER = "netfence";
@@ -31,8 +33,10 @@ export class Reconciler {
   private idleWaiters: (() => void)[] = [];
   private readonly cache: NamespaceCache;
   private readonly options: ReconcilerOptions;
+  private readonly config: KubeConfig;
 
   constructor(config: KubeConfig, cache: NamespaceCache, options: ReconcilerOptions) {
+    this.config = config;
     this.cache = cache;
     this.options = options;
     this.networking = config.makeApiClient(NetworkingV1Api);
@@ -102,19 +106,30 @@ export class Reconciler {
 
   private async applyIsolation(namespace: string) {
     const desired = isolationPolicy(namespace, this.options.allowedIngressNamespaces);
+    let status: number;
     try {
       // The patch body goes out as plain JSON. (KubernetesObjectApi would run it through the typed
       // serializer, which expects client-node's `_from` for `from` and silently drops our peers.)
-      await this.networking.patchNamespacedNetworkPolicy(
+      const response = await this.networking.patchNamespacedNetworkPolicyWithHttpInfo(
         { name: desired.metadata!.name!, namespace, body: desired, fieldManager: FIELD_MANAGER, force: true },
         setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
       );
+      status = response.httpStatusCode;
     } catch (error) {
       this.options.metrics.reconcileActions.inc({ action: "apply", result: "error" });
       throw error;
     }
     this.options.metrics.reconcileActions.inc({ action: "apply", result: "success" });
-    this.options.log.debug({ namespace, policy: ISOLATION_POLICY_NAME }, "isolation policy applied");
+    // Server-side apply answers 201 when it created the object: the moment worth an Event.
+    if (status === 201) {
+      this.options.log.info({ namespace, policy: ISOLATION_POLICY_NAME }, "isolation turned on: managed policy created");
+      await recordEvent(this.config, this.options.log, {
+        namespace,
+        policy: ISOLATION_POLICY_NAME,
+        reason: "IsolationPolicyCreated",
+        message: `namespace isolation is on: ingress only from this namespace and ${normalizeNamespaces(this.options.allowedIngressNamespaces).join(", ") || "no other namespace"}`,
+      });
+    }
   }
 
   private async removeManaged(namespace: string) {
@@ -131,6 +146,7 @@ export class Reconciler {
       }
       this.options.metrics.reconcileActions.inc({ action: "delete", result: "success" });
       this.options.log.info({ namespace, policy: name }, "isolation turned off: managed policy deleted");
+      await recordEvent(this.config, this.options.log, { namespace, policy: name, reason: "IsolationPolicyDeleted", message: "namespace isolation is off: managed NetworkPolicy deleted" });
     }
   }
 }

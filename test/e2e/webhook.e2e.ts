@@ -77,6 +77,12 @@ t.test("isolation on: netfence-isolation appears, with the allowed namespaces", 
   t.same(managed.spec.ingress[0], { from: [{ podSelector: {} }] }, JSON.stringify(managed.spec));
   t.same(managed.spec.ingress[1].from[0].namespaceSelector.matchExpressions[0].values, ["ingress-nginx", "monitoring"]);
   t.equal(managed.metadata.labels["app.kubernetes.io/managed-by"], "netfence");
+  const events = await cluster.eventually(
+    "an Event for the new policy",
+    () => cluster.getJson(["events", "-n", "iso"]),
+    (list) => list.items.some((e: { reason: string }) => e.reason === "IsolationPolicyCreated"),
+  );
+  t.match(events.items.find((e: { reason: string }) => e.reason === "IsolationPolicyCreated").message, /ingress only from this namespace and ingress-nginx, monitoring/);
 });
 
 t.test("a policy applied in the isolated namespace is stored with the injected rule; re-applying changes nothing", async (t) => {
@@ -132,6 +138,8 @@ t.test("isolation off: managed policies deleted, the user's own policy kept", as
     (code) => code !== 0,
   );
   t.equal((await cluster.kubectl(["get", "networkpolicy", "web", "-n", "iso"])).code, 0, "the user's policy stays");
+  const events = await cluster.getJson(["events", "-n", "iso"]);
+  t.ok(events.items.some((e: { reason: string }) => e.reason === "IsolationPolicyDeleted"), "an Event says why it vanished");
 });
 
 t.test("netfence stopped: Ignore lets requests pass, Fail refuses them clearly; restarted: enforcement resumes", async (t) => {
