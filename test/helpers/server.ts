@@ -1,6 +1,7 @@
 // A real netfence server on a random port, with its own generated CA, for the socket-level tests.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
+import { connect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -37,5 +38,16 @@ export function post(port: number, ca: string, path: string, body: string | Buff
     });
     req.on("error", reject);
     req.end(body);
+  });
+}
+
+/** The SHA-256 fingerprint of the certificate a new TLS connection is given. */
+export function peerFingerprint(port: number, ca: string | string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port, ca, servername: "localhost" }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.end();
+    });
+    socket.on("error", reject);
   });
 }

@@ -8,24 +8,14 @@ import { stringify } from "yaml";
 import { generateCertificates } from "../../src/server/certificates.ts";
 import { admissionReview, ingressFromCidr } from "../helpers/review.ts";
 import { freePort } from "../e2e/harness.ts";
-import { post, realServer, tlsFiles } from "../helpers/server.ts";
-
-function fingerprint(port: number, ca: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port, ca, servername: "localhost" }, () => {
-      resolve(socket.getPeerCertificate().fingerprint256);
-      socket.end();
-    });
-    socket.on("error", reject);
-  });
-}
+import { peerFingerprint, post, realServer, tlsFiles } from "../helpers/server.ts";
 
 t.test("rotating the certificate under a steady stream of requests fails none of them", async (t) => {
   const { server, files } = await realServer();
   t.teardown(() => server.close());
   const next = await generateCertificates();
   const trusted = [files.certs.caCert, next.caCert];
-  const before = await fingerprint(server.port, trusted);
+  const before = await peerFingerprint(server.port, trusted);
   const body = JSON.stringify(admissionReview("NetworkPolicy", ingressFromCidr("10.0.0.1/8")));
   let ok = 0;
   const failures: string[] = [];
@@ -46,7 +36,7 @@ t.test("rotating the certificate under a steady stream of requests fails none of
   let after = before;
   for (let i = 0; i < 50 && after === before; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    after = await fingerprint(server.port, trusted);
+    after = await peerFingerprint(server.port, trusted);
   }
   await new Promise((r) => setTimeout(r, 500));
   running = false;
@@ -54,7 +44,7 @@ t.test("rotating the certificate under a steady stream of requests fails none of
   t.same(failures, [], "no request failed");
   t.ok(ok > 50, `${ok} requests answered during the rotation`);
   t.not(after, before, "new connections present the new certificate");
-  t.equal(after, await fingerprint(server.port, [next.caCert]), "signed by the new CA");
+  t.equal(after, await peerFingerprint(server.port, [next.caCert]), "signed by the new CA");
   t.comment(`rotation under load: ${ok} requests, ${failures.length} failed`);
 });
 
