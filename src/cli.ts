@@ -68,17 +68,18 @@ program
       const { createLogger, startServer } = await import("./serve.ts");
       const log = createLogger(config.logLevel);
       const server = await startServer({ config, logger: log, kubeconfig: options.kubeconfig });
+      // Losing the log pipe (a supervisor that died) must not take the webhook down, nor block its
+      // shutdown: a failed write is dropped, and stop() starts closing before it tries to log.
+      process.stdout.on("error", () => {});
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
-        log.info({ signal }, "shutting down: finishing in-flight requests");
-        const deadline = setTimeout(() => {
-          log.warn("grace period over; exiting with requests still open");
-          process.exit(1);
-        }, config.shutdownGraceSeconds * 1000);
+        const deadline = setTimeout(() => process.exit(1), config.shutdownGraceSeconds * 1000);
         deadline.unref();
-        server.close().then(
+        const closed = server.close();
+        log.info({ signal }, "shutting down: finishing in-flight requests");
+        closed.then(
           () => {
             log.info("stopped");
             process.exit(0);

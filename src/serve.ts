@@ -29,12 +29,18 @@ export interface RunningServer {
 }
 
 export function createLogger(level: Config["logLevel"]): Logger {
-  return pino({
-    level,
-    base: { service: "netfence" },
-    // Belt and braces: nothing should log these, but a mistake must not leak them.
-    redact: { paths: ["*.key", "*.cert", "*.token", "*.password", "key", "cert", "token"], censor: "[redacted]" },
-  });
+  return pino(
+    {
+      level,
+      base: { service: "netfence" },
+      // Belt and braces: nothing should log these, but a mistake must not leak them.
+      redact: { paths: ["*.key", "*.cert", "*.token", "*.password", "key", "cert", "token"], censor: "[redacted]" },
+    },
+    // process.stdout rather than pino's default sonic-boom destination: when the reader of stdout is
+    // gone (EPIPE), sonic-boom's flush at exit retries forever and the process never exits, while
+    // process.stdout reports an error that `serve` drops.
+    process.stdout,
+  );
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {

@@ -101,3 +101,21 @@ t.test("SIGTERM under load: in-flight requests are answered, new ones refused, e
   t.match(logs, /shutting down: finishing in-flight requests/);
   t.comment(`shutdown under load: ${answered}/${inFlight} in-flight answered, lost 0, exit ${code} after ${at - signalled} ms`);
 });
+
+t.test("SIGTERM still exits 0 when the reader of stdout is gone (a dead supervisor)", async (t) => {
+  const child = spawn(process.execPath, [new URL("../../src/cli.ts", import.meta.url).pathname, "serve"], {
+    env: { ...process.env, NETFENCE_LISTEN_PORT: "0", NETFENCE_LOG_LEVEL: "debug", KUBECONFIG: "", NETFENCE_CONFIG: "" },
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  let logs = "";
+  child.stdout.on("data", (d) => (logs += d));
+  for (let i = 0; i < 100 && !/netfence is serving/.test(logs); i++) await new Promise((r) => setTimeout(r, 100));
+  child.stdout.destroy();
+  await new Promise((r) => setTimeout(r, 200));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  child.kill("SIGTERM");
+  const timeout = new Promise<string>((resolve) => setTimeout(() => resolve("still running after 15 s"), 15_000).unref());
+  const result = await Promise.race([exited, timeout]);
+  if (result === "still running after 15 s") child.kill("SIGKILL");
+  t.equal(result, 0);
+});
