@@ -5,9 +5,7 @@ import pino, { type Logger } from "pino";
 import { admissionPolicy } from "./admission/policy.ts";
 import type { Config } from "./config.ts";
 import { connectToCluster, type ClusterConnection } from "./cluster/kubeconfig.ts";
-import { checkKubeProxy } from "./cluster/kube-proxy-check.ts";
-import { NamespaceCache } from "./cluster/namespace-cache.ts";
-import { Reconciler } from "./cluster/reconciler.ts";
+import type { NamespaceCache } from "./cluster/namespace-cache.ts";
 import { buildApp, TLS_MIN_VERSION } from "./server/app.ts";
 import type { Metrics } from "./server/metrics.ts";
 import { ensureDevCertificates } from "./server/certificates.ts";
@@ -58,7 +56,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const metrics = createMetrics();
   let shuttingDown = false;
-  const cluster = await startClusterView(config, connectToCluster({ kubeconfig: options.kubeconfig }), log, metrics);
+  const cluster = await startClusterView(config, await connectToCluster({ kubeconfig: options.kubeconfig }), log, metrics);
   const app = buildApp({
     policy: admissionPolicy(config, cluster.cache),
     bodyLimitBytes: config.bodyLimitBytes,
@@ -104,6 +102,11 @@ async function startClusterView(config: Config, connection: ClusterConnection, l
     return { cache: undefined, stop: async () => {} };
   }
   log.info({ connection: connection.kind, server: connection.config.getCurrentCluster()?.server }, "watching namespaces");
+  const [{ NamespaceCache }, { Reconciler }, { checkKubeProxy }] = await Promise.all([
+    import("./cluster/namespace-cache.ts"),
+    import("./cluster/reconciler.ts"),
+    import("./cluster/kube-proxy-check.ts"),
+  ]);
   const cache = new NamespaceCache(connection.config, { log, metrics, staleAfterMs: config.cacheStaleAfterSeconds * 1000 });
   const reconciler = config.reconcile
     ? new Reconciler(connection.config, cache, { allowedIngressNamespaces: config.allowedIngressNamespaces, log, metrics, resyncMs: config.resyncSeconds * 1000 })

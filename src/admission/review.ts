@@ -38,14 +38,20 @@ export interface AdmissionRequest {
  */
 export const MAX_OBJECT_DEPTH = 100;
 
-/** Iterative, so that measuring a hostile object cannot itself overflow the stack. */
+/**
+ * Recursive but bounded: it never descends more than `limit` levels, so measuring a hostile object
+ * cannot itself overflow the stack; and it allocates nothing, which the iterative walk with a stack
+ * of [value, depth] pairs did for every object of every request.
+ */
 export function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== "object") continue;
-    if (depth >= limit) return true;
-    for (const child of Object.values(current)) if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+  if (value === null || typeof value !== "object") return false;
+  if (limit <= 0) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (nestsDeeperThan(value[i], limit - 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && nestsDeeperThan((value as Record<string, unknown>)[key], limit - 1)) return true;
   }
   return false;
 }

@@ -1,5 +1,7 @@
 // `netfence allow`: argument handling around the pure allowPolicy builder.
 import { stringify } from "yaml";
+import { connectToCluster } from "../cluster/kubeconfig.ts";
+import { ApiError, getJson } from "../cluster/raw-api.ts";
 import { UsageError } from "../lint/command.ts";
 import { allowPolicy, parsePort, parseSelector, serviceTargetPorts, type AllowRequest, type PortSpec, type ServiceTarget } from "./allow.ts";
 
@@ -25,10 +27,7 @@ async function serviceTarget(reference: string, flags: AllowFlags): Promise<Serv
     if (flags.port.length === 0) throw new UsageError("--to-service with --selector (offline) needs --port: the Service's targetPorts");
     return { namespace, name, selector: parseSelector(flags.selector), ports: ports(flags) };
   }
-  // Loaded only here: the Kubernetes client costs a second at start-up that offline use should not pay.
-  const { connectToCluster } = await import("../cluster/kubeconfig.ts");
-  const { ApiError, getJson } = await import("../cluster/raw-api.ts");
-  const connection = connectToCluster({ kubeconfig: flags.kubeconfig });
+  const connection = await connectToCluster({ kubeconfig: flags.kubeconfig });
   if (connection.kind === "standalone") {
     throw new UsageError("--to-service reads the Service from the cluster: pass --kubeconfig or set $KUBECONFIG, or give --selector and --port to work offline");
   }

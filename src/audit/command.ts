@@ -4,7 +4,7 @@ import { report, UsageError, type ReportOptions } from "../lint/command.ts";
 import { clusterDocuments } from "./audit.ts";
 
 export async function auditCommand(options: ReportOptions & { kubeconfig?: string; pageSize: number }): Promise<number> {
-  const connection = connectToCluster({ kubeconfig: options.kubeconfig });
+  const connection = await connectToCluster({ kubeconfig: options.kubeconfig });
   if (connection.kind === "standalone") throw new UsageError("audit needs a cluster: pass --kubeconfig, set $KUBECONFIG, or run inside a cluster");
   const tty = process.stderr.isTTY === true;
   const progress = (message: string) => {

@@ -44,7 +44,8 @@ function parseAddress(text: string): { ok: true; address: Address } | { ok: fals
           }
         : { ok: false, reason: "an IPv4 octet is above 255" };
     }
-    return { ok: true, address: ipaddr.IPv4.parse(text) };
+    // STRICT_IPV4 has checked every octet: build the address from them, not through ipaddr's parser.
+    return { ok: true, address: new ipaddr.IPv4(text.split(".").map(Number)) };
   }
   if (text.includes("%")) return { ok: false, reason: "an IP network cannot carry a zone (`%...`)" };
   if (!text.includes(":") || !ipaddr.IPv6.isValid(text)) return { ok: false, reason: "not an IP address" };
@@ -85,13 +86,18 @@ export function parseCidr(text: string): CidrParse {
   }
   const prefix = Number(prefixText);
   if (prefix > maxPrefix) return { ok: false, reason: `the prefix length must be at most ${maxPrefix} for IPv${family}` };
-  const networkAddress =
-    family === 4
-      ? ipaddr.IPv4.networkAddressFromCIDR(`${addressText}/${prefix}`)
-      : ipaddr.IPv6.networkAddressFromCIDR(`${addressText}/${prefix}`);
+  if (family === 4) {
+    // Integer arithmetic on the four octets: the strict text is already canonical.
+    const [a, b, c, d] = (address as ipaddr.IPv4).octets as [number, number, number, number];
+    const value = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+    const net = prefix === 0 ? 0 : (value & (0xffffffff << (32 - prefix))) >>> 0;
+    const network = `${net >>> 24}.${(net >>> 16) & 255}.${(net >>> 8) & 255}.${net & 255}/${prefix}`;
+    return { ok: true, cidr: { family, address, prefix, network }, hostBitsSet: net !== value, nonCanonical: false };
+  }
+  const networkAddress = ipaddr.IPv6.networkAddressFromCIDR(`${addressText}/${prefix}`);
   const network = `${canonicalAddress(networkAddress)}/${prefix}`;
   const hostBitsSet = canonicalAddress(networkAddress) !== canonicalAddress(address);
-  const nonCanonical = family === 6 && addressText !== canonicalAddress(address);
+  const nonCanonical = addressText !== canonicalAddress(address);
   return { ok: true, cidr: { family, address, prefix, network }, hostBitsSet, nonCanonical };
 }
 
