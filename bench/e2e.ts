@@ -1,0 +1,266 @@
+// `npm run bench:e2e` (node bench/e2e.ts): what netfence adds to a NetworkPolicy CREATE on a real
+// kube-apiserver, the end-to-end harness's (test/e2e/harness.ts: etcd, kube-apiserver, netfence serve
+// registered as mutating and validating webhook). It creates N policies one after the other through
+// the REST API in three states, in blocks ordered A B C C B A:
+//   netfence   the harness's webhook configurations, pointing at netfence
+//   none       no webhook configuration
+//   floor      the same configurations pointing at bench/baseline-server.ts (an empty handler, same
+//              certificate): what any webhook costs the apiserver, netfence or not
+// and reports the median and p99 of each and the milliseconds added over `none`.
+//
+// Requests go straight to the apiserver over one keep-alive HTTPS connection with the kubeconfig's
+// token and CA; kubectl would add a process start (tens of ms) to every create and drown the figure.
+// netfence keeps running in every state, so its reconciler's background traffic is the same in all.
+// Not part of `npm run bench`: the apiserver and etcd binaries are built from source on first use
+// (test/e2e/build-binaries.sh, ~16 minutes on 2 cores).
+//
+//   node bench/e2e.ts [--creates 200]
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:https";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+import { Cluster, freePort } from "../test/e2e/harness.ts";
+import { summarize, type Latency } from "./load.ts";
+
+const started = performance.now();
+const { values: args } = parseArgs({ options: { creates: { type: "string", default: "200" } } });
+const CREATES = Number(args.creates);
+const WARMUP = 5;
+type State = "netfence" | "none" | "floor";
+const ORDER: State[] = ["netfence", "none", "floor", "floor", "none", "netfence"];
+type Series = "plain" | "isolated";
+
+interface Response {
+  status: number;
+  ms: number;
+  json: any;
+}
+
+function apiClient(kubeconfigFile: string) {
+  const kubeconfig = parseYaml(readFileSync(kubeconfigFile, "utf8")) as {
+    clusters: { cluster: { server: string; "certificate-authority-data": string } }[];
+    users: { user: { token: string } }[];
+  };
+  const ca = Buffer.from(kubeconfig.clusters[0]!.cluster["certificate-authority-data"], "base64").toString();
+  const token = kubeconfig.users[0]!.user.token;
+  const server = new URL(kubeconfig.clusters[0]!.cluster.server);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca });
+  const call = (method: string, path: string, body?: unknown): Promise<Response> => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise((resolveCall, reject) => {
+      const t0 = performance.now();
+      const req = request(
+        {
+          host: server.hostname,
+          port: server.port,
+          method,
+          path,
+          agent,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: "application/json",
+            ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () => {
+            const ms = performance.now() - t0;
+            const text = Buffer.concat(chunks).toString();
+            let json: unknown = text;
+            try {
+              json = JSON.parse(text);
+            } catch {}
+            resolveCall({ status: res.statusCode ?? 0, ms, json });
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(payload);
+    });
+  };
+  return { call, close: () => agent.destroy() };
+}
+
+const policy = (namespace: string, name: string) => ({
+  apiVersion: "networking.k8s.io/v1",
+  kind: "NetworkPolicy",
+  metadata: { name, namespace, labels: { "app.kubernetes.io/name": "checkout" } },
+  spec: {
+    podSelector: { matchLabels: { "app.kubernetes.io/name": "checkout" } },
+    policyTypes: ["Ingress", "Egress"],
+    ingress: [{ from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "frontend" } } }], ports: [{ protocol: "TCP", port: 8080 }] }],
+    egress: [
+      {
+        to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+        ports: [
+          { protocol: "UDP", port: 53 },
+          { protocol: "TCP", port: 53 },
+        ],
+      },
+      { to: [{ ipBlock: { cidr: "10.20.0.0/16", except: ["10.20.5.0/24"] } }], ports: [{ protocol: "TCP", port: 5432 }] },
+    ],
+  },
+});
+
+// NP003 passes the apiserver's own validation, so only netfence refuses it (as the harness's marker).
+const marker = {
+  apiVersion: "networking.k8s.io/v1",
+  kind: "NetworkPolicy",
+  metadata: { name: "bench-marker", namespace: "default" },
+  spec: { podSelector: {}, policyTypes: ["Ingress"], egress: [{}] },
+};
+
+async function waitUntil(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function main() {
+  const cluster = new Cluster();
+  const samples: Record<Series, Record<State, number[]>> = {
+    plain: { netfence: [], none: [], floor: [] },
+    isolated: { netfence: [], none: [], floor: [] },
+  };
+  let clusterSeconds = 0;
+  let floorServer: ReturnType<typeof spawn> | undefined;
+  try {
+    // logLevel warn as in `npm run bench`: the harness's debug level would log every decision.
+    await cluster.up({ extraConfig: { logLevel: "warn" } });
+    clusterSeconds = (performance.now() - started) / 1000;
+    const api = apiClient(cluster.kubeconfig);
+
+    // The floor: the empty handler, with netfence's certificate, so the same caBundle holds.
+    const floorPort = await freePort();
+    floorServer = spawn(
+      process.execPath,
+      [join(import.meta.dirname, "baseline-server.ts"), "--cert", join(cluster.dir, "netfence.crt"), "--key", join(cluster.dir, "netfence.key"), "--port", String(floorPort)],
+      { stdio: "ignore", env: { ...process.env, NODE_OPTIONS: "" } },
+    );
+    const ca = Buffer.from(cluster.netfenceCaBundle, "base64").toString();
+    const floorAnswered = () =>
+      new Promise<number>((resolveCount) => {
+        const req = request({ host: "127.0.0.1", port: floorPort, path: "/answered", ca, agent: false }, (res) => {
+          let text = "";
+          res.on("data", (d) => (text += d));
+          res.on("end", () => resolveCount(res.statusCode === 200 ? (JSON.parse(text) as { answered: number }).answered : -1));
+        });
+        req.on("error", () => resolveCount(-1));
+        req.end();
+      });
+    await waitUntil("the floor server", async () => (await floorAnswered()) >= 0);
+    const floorConfigurations = cluster.webhookConfigurations().map((configuration) => ({
+      ...configuration,
+      webhooks: configuration.webhooks.map((webhook) => ({
+        ...webhook,
+        clientConfig: { ...webhook.clientConfig, url: webhook.clientConfig.url.replace(`:${cluster.netfencePort}/`, `:${floorPort}/`) },
+      })),
+    }));
+
+    const namespaces: Record<Series, string> = { plain: "bench-e2e", isolated: "bench-e2e-isolated" };
+    await api.call("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: namespaces.plain } });
+    await api.call("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: namespaces.isolated, labels: { "netfence.io/isolation": "enabled" } } });
+    const dryRun = (namespace: string, body: unknown) => api.call("POST", `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies?dryRun=All`, body);
+    // The namespace informer must have seen the isolation label before the isolated series counts.
+    await waitUntil("netfence to see the isolated namespace", async () => {
+      const { json } = await dryRun(namespaces.isolated, policy(namespaces.isolated, "probe"));
+      return json?.metadata?.annotations?.["netfence.io/injected-ingress-namespaces"] !== undefined;
+    });
+
+    const enter = async (state: State) => {
+      if (state === "netfence") return cluster.registerWebhooks();
+      if (state === "floor") {
+        const result = await cluster.kubectlApply(floorConfigurations);
+        if (result.code !== 0) throw new Error(`registering the floor webhooks: ${result.stderr}`);
+        return waitUntil("the floor webhook to be called", async () => {
+          const before = await floorAnswered();
+          await dryRun("default", marker);
+          return (await floorAnswered()) > before;
+        });
+      }
+      for (const kind of ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"]) {
+        const { status } = await api.call("DELETE", `/apis/admissionregistration.k8s.io/v1/${kind}/netfence`);
+        if (status !== 200 && status !== 404) throw new Error(`deleting ${kind}/netfence: HTTP ${status}`);
+      }
+      // Neither netfence (the marker passes) nor the floor (its count stands still, twice) is called.
+      let quiet = 0;
+      return waitUntil("the webhooks to be gone", async () => {
+        const before = await floorAnswered();
+        const { status } = await dryRun("default", marker);
+        quiet = status === 201 && (await floorAnswered()) === before ? quiet + 1 : 0;
+        return quiet >= 2;
+      });
+    };
+
+    let current: State = "netfence";
+    const perBlock = Math.ceil(CREATES / 2);
+    let serial = 0;
+    for (const [block, state] of ORDER.entries()) {
+      if (state !== current) await enter(state);
+      current = state;
+      for (const series of ["plain", "isolated"] as const) {
+        for (let i = 0; i < perBlock + WARMUP; i++) {
+          const name = `bench-${serial++}`;
+          const { status, ms, json } = await api.call("POST", `/apis/networking.k8s.io/v1/namespaces/${namespaces[series]}/networkpolicies`, policy(namespaces[series], name));
+          if (status !== 201) throw new Error(`creating ${namespaces[series]}/${name}: HTTP ${status} ${JSON.stringify(json).slice(0, 300)}`);
+          const injected = json?.metadata?.annotations?.["netfence.io/injected-ingress-namespaces"] !== undefined;
+          if (series === "isolated" && injected !== (state === "netfence")) throw new Error(`${namespaces.isolated}/${name}: mutated ${injected} with ${state}`);
+          if (i >= WARMUP) samples[series][state].push(ms);
+        }
+      }
+      process.stderr.write(`  block ${block + 1}/${ORDER.length} (${state}) done\n`);
+    }
+    api.close();
+  } finally {
+    floorServer?.kill("SIGTERM");
+    await cluster.down();
+  }
+
+  const report = Object.fromEntries(
+    (Object.keys(samples) as Series[]).map((series) => {
+      const s = Object.fromEntries((Object.keys(samples[series]) as State[]).map((state) => [state, summarize(samples[series][state])])) as Record<State, Latency>;
+      return [
+        series,
+        {
+          ...s,
+          netfenceAddedMedianMs: s.netfence.p50 - s.none.p50,
+          netfenceAddedP99Ms: s.netfence.p99 - s.none.p99,
+          floorAddedMedianMs: s.floor.p50 - s.none.p50,
+          floorAddedP99Ms: s.floor.p99 - s.none.p99,
+        },
+      ];
+    }),
+  ) as Record<Series, Record<State, Latency> & { netfenceAddedMedianMs: number; netfenceAddedP99Ms: number; floorAddedMedianMs: number; floorAddedP99Ms: number }>;
+
+  const out = process.stdout;
+  const f = (x: number) => x.toFixed(2);
+  const n = samples.plain.none.length;
+  out.write(`\nNetworkPolicy CREATE through kube-apiserver, sequential on one keep-alive connection, ${n} creates per state and series\n`);
+  out.write(`  ${"".padEnd(24)}${"no webhook".padStart(12)}${"floor".padStart(9)}${"netfence".padStart(10)}${"floor adds".padStart(12)}${"netfence adds".padStart(15)}\n`);
+  const titles: Record<Series, string> = { plain: "plain namespace", isolated: "isolated namespace (patched)" };
+  for (const series of Object.keys(report) as Series[]) {
+    const r = report[series];
+    out.write(`  ${titles[series]}\n`);
+    out.write(`    ${"median ms".padEnd(22)}${f(r.none.p50).padStart(12)}${f(r.floor.p50).padStart(9)}${f(r.netfence.p50).padStart(10)}${f(r.floorAddedMedianMs).padStart(12)}${f(r.netfenceAddedMedianMs).padStart(15)}\n`);
+    out.write(`    ${"p99 ms".padEnd(22)}${f(r.none.p99).padStart(12)}${f(r.floor.p99).padStart(9)}${f(r.netfence.p99).padStart(10)}${f(r.floorAddedP99Ms).padStart(12)}${f(r.netfenceAddedP99Ms).padStart(15)}\n`);
+  }
+  const dir = join(import.meta.dirname, "results");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `e2e-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  const json = { date: new Date().toISOString(), creates: CREATES, order: ORDER, report, samples, clusterStartSeconds: clusterSeconds, elapsedSeconds: (performance.now() - started) / 1000 };
+  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(join(dir, "e2e-latest.json"), `${JSON.stringify(json, null, 2)}\n`);
+  out.write(`\nresults: ${file}\ncluster start: ${clusterSeconds.toFixed(0)} s, total time: ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+}
+
+await main();
+// The harness's teardown leaves a 10 s kill timer armed; nothing else is left to wait for.
+process.exit(0);
