@@ -19,10 +19,15 @@ async function run(action: () => Promise<number | void> | number | void): Promis
     if (typeof code === "number") process.exitCode = code;
   } catch (error) {
     if (error instanceof Error && EXPECTED_ERRORS.has(error.name)) {
-      process.stderr.write(`netfence: ${(error as Error).message}\n`);
+      process.stderr.write(`netfence: ${error.message}\n`);
       process.exit(2);
     }
-    throw error;
+    // Anything else (a file that cannot be read, an unreachable API server, a port in use) is not a
+    // denial: exit 2 with one line, and the stack only when asked for.
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    process.stderr.write(`netfence: ${message}\n`);
+    if (process.env.NETFENCE_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ""}\n`);
+    process.exit(2);
   }
 }
 

@@ -57,18 +57,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const metrics = createMetrics();
   let shuttingDown = false;
   const cluster = await startClusterView(config, await connectToCluster({ kubeconfig: options.kubeconfig }), log, metrics);
+  const served = readCertificate(files);
   const app = buildApp({
     policy: admissionPolicy(config, cluster.cache),
     bodyLimitBytes: config.bodyLimitBytes,
     metrics,
     logger: log,
-    https: readCertificate(files),
+    https: served,
     readiness: () => (shuttingDown ? { ready: false, reason: "shutting down" } : (cluster.cache?.readiness() ?? { ready: true })),
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.listen.port;
-  const stopWatching = watchCertificate(app.server as import("node:https").Server, files, {
+  const stopWatching = watchCertificate(app.server as import("node:https").Server, files, served, {
     intervalMs: (config.tls?.reloadIntervalSeconds ?? 10) * 1000,
     minVersion: TLS_MIN_VERSION,
     log,
@@ -76,7 +77,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
   const url = `https://${host}:${port}`;
-  log.info({ url, certificate: describeCertificate(readCertificate(files).cert) }, "netfence is serving");
+  log.info({ url, certificate: describeCertificate(served.cert) }, "netfence is serving");
   return {
     url,
     port,
@@ -109,7 +110,13 @@ async function startClusterView(config: Config, connection: ClusterConnection, l
   ]);
   const cache = new NamespaceCache(connection.config, { log, metrics, staleAfterMs: config.cacheStaleAfterSeconds * 1000 });
   const reconciler = config.reconcile
-    ? new Reconciler(connection.config, cache, { allowedIngressNamespaces: config.allowedIngressNamespaces, log, metrics, resyncMs: config.resyncSeconds * 1000 })
+    ? new Reconciler(connection.config, cache, {
+        allowedIngressNamespaces: config.allowedIngressNamespaces,
+        isolatedNamespaces: config.isolatedNamespaces,
+        log,
+        metrics,
+        resyncMs: config.resyncSeconds * 1000,
+      })
     : undefined;
   if (!config.reconcile) log.info("reconciler off (`reconcile: false`)");
   // Listening does not wait for the first list: /readyz says not ready until it has synced.

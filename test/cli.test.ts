@@ -1,5 +1,8 @@
 // The command line as a user runs it: exit codes, stdin, directories, help, never a stack trace.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import t from "tap";
 import { parse } from "yaml";
 
@@ -66,6 +69,17 @@ t.test("allow: usage errors exit 2", async (t) => {
   t.equal(offline.code, 2);
   t.match(offline.stderr, /--selector and --port to work offline/);
   t.equal(netfence(["allow", "ingress", "-n", "a", "--cidr", "10.0.0.1/8"]).code, 2);
+  const ignoredPort = netfence(["allow", "ingress", "-n", "a", "--from-namespace", "b", "--port", "80"]);
+  t.equal(ignoredPort.code, 2, "a --port that would be ignored is refused, not dropped");
+  t.match(ignoredPort.stderr, /--from-namespace allows every port/);
+});
+
+t.test("an unreadable input is exit 2 with one line, never 1 (which means denials)", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "netfence-cli-"));
+  symlinkSync(join(dir, "missing.yaml"), join(dir, "dangling.yaml"));
+  const result = netfence(["lint", dir]);
+  t.equal(result.code, 2);
+  t.match(result.stderr, /^netfence: .*ENOENT/);
 });
 
 t.test("help and version", async (t) => {

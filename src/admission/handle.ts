@@ -1,5 +1,6 @@
 // What /validate and /mutate decide for one request. Pure apart from the namespace view it is given.
 import fastJsonPatch from "fast-json-patch";
+import { asJson } from "../json.ts";
 import { NetworkPolicySchema } from "../kube-objects.ts";
 import { injectAllowedIngress } from "../mutate/inject-allowed-ingress.ts";
 import type { RuleContext } from "../rules/context.ts";
@@ -32,9 +33,6 @@ export function validateRequest(request: AdmissionRequest, policy: AdmissionPoli
   return { findings };
 }
 
-/** JSON as it travels: no `undefined` members, which would make the diff emit impossible operations. */
-const asJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
-
 export function mutateRequest(request: AdmissionRequest, policy: AdmissionPolicy): Verdict {
   if (request.operation !== "CREATE" && request.operation !== "UPDATE") return NOTHING;
   if (subjectKind(request.group, request.kind) !== "NetworkPolicy") return NOTHING;
@@ -45,6 +43,8 @@ export function mutateRequest(request: AdmissionRequest, policy: AdmissionPolicy
   if (!parsed.success) return NOTHING;
   const mutated = injectAllowedIngress(parsed.data, context.allowedIngressNamespaces);
   if (mutated === parsed.data) return NOTHING;
-  const patch = fastJsonPatch.compare(asJson(parsed.data) as object, asJson(mutated) as object);
+  // The diff is taken from the object exactly as the apiserver sent it, so that every operation
+  // applies to it (a member sent as null is dropped, which is what Kubernetes stores anyway).
+  const patch = fastJsonPatch.compare(asJson(request.object) as object, asJson(mutated) as object);
   return { findings: [], patch };
 }

@@ -27,6 +27,7 @@ async function serviceTarget(reference: string, flags: AllowFlags): Promise<Serv
     if (flags.port.length === 0) throw new UsageError("--to-service with --selector (offline) needs --port: the Service's targetPorts");
     return { namespace, name, selector: parseSelector(flags.selector), ports: ports(flags) };
   }
+  if (flags.port.length > 0) throw new UsageError("--port goes with --selector (offline); online, the ports are the Service's targetPorts");
   const connection = await connectToCluster({ kubeconfig: flags.kubeconfig });
   if (connection.kind === "standalone") {
     throw new UsageError("--to-service reads the Service from the cluster: pass --kubeconfig or set $KUBECONFIG, or give --selector and --port to work offline");
@@ -56,6 +57,7 @@ export async function allowCommand(direction: string, flags: AllowFlags): Promis
   let request: AllowRequest;
   if (flags.fromNamespace !== undefined) {
     if (direction !== "ingress") throw new UsageError("--from-namespace goes with `allow ingress`");
+    if (flags.port.length > 0) throw new UsageError("--port goes with --cidr or an offline --to-service; --from-namespace allows every port");
     request = { ...common, direction, fromNamespace: flags.fromNamespace };
   } else if (flags.toService !== undefined) {
     if (direction !== "egress") throw new UsageError("--to-service goes with `allow egress`");

@@ -1,7 +1,7 @@
 // The cluster's namespaces in memory: a list+watch informer feeds a map of isolation state, so that
 // the admission path answers "is X isolated?" without an API call. The informer stops on an error;
 // this cache restarts it with exponential backoff and reports when it has gone stale.
-import { CoreV1Api, makeInformer, type KubeConfig, type V1Namespace } from "@kubernetes/client-node";
+import { CoreV1Api, makeInformer, type Informer, type KubeConfig, type V1Namespace } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { isolationOf, type Isolation } from "../isolation.ts";
 import type { Metrics } from "../server/metrics.ts";
@@ -25,7 +25,8 @@ export interface NamespaceCacheOptions {
 export class NamespaceCache {
   private readonly states = new Map<string, NamespaceState>();
   private readonly listeners: NamespaceListener[] = [];
-  private readonly informer;
+  private informer: Informer<V1Namespace> | undefined;
+  private readonly config: KubeConfig;
   private synced = false;
   private disconnectedSince: number | undefined;
   private restartDelayMs: number;
@@ -34,19 +35,41 @@ export class NamespaceCache {
   private readonly options: NamespaceCacheOptions;
 
   constructor(config: KubeConfig, options: NamespaceCacheOptions) {
+    this.config = config;
     this.options = options;
     this.restartDelayMs = options.backoff?.initialMs ?? 1000;
-    const api = config.makeApiClient(CoreV1Api);
-    this.informer = makeInformer<V1Namespace>(config, "/api/v1/namespaces", async () => {
+  }
+
+  // A fresh informer for every (re)start: client-node's ListWatch keeps its resourceVersion and would
+  // re-watch without listing, so the cache would never learn that it is in sync again.
+  private newInformer(): Informer<V1Namespace> {
+    const api = this.config.makeApiClient(CoreV1Api);
+    const informer = makeInformer<V1Namespace>(this.config, "/api/v1/namespaces", async () => {
       const list = await api.listNamespace();
-      this.onListed(list.items);
+      if (informer === this.informer) this.onListed(list.items);
       return list;
     });
-    const upsert = (ns: V1Namespace) => this.upsert(ns);
-    this.informer.on("add", upsert);
-    this.informer.on("update", upsert);
-    this.informer.on("delete", (ns) => this.remove(ns.metadata?.name));
-    this.informer.on("error", (error: unknown) => this.onError(error));
+    const current = (handler: (ns: V1Namespace) => void) => (ns: V1Namespace) => {
+      if (informer === this.informer) handler(ns);
+    };
+    informer.on("add", current((ns) => this.upsert(ns)));
+    informer.on("update", current((ns) => this.upsert(ns)));
+    informer.on("delete", current((ns) => this.remove(ns.metadata?.name)));
+    informer.on("error", (error: unknown) => {
+      if (informer === this.informer) this.onError(error);
+    });
+    return informer;
+  }
+
+  private async run(): Promise<void> {
+    const previous = this.informer;
+    this.informer = this.newInformer();
+    await previous?.stop();
+    try {
+      await this.informer.start();
+    } catch (error) {
+      this.onError(error);
+    }
   }
 
   private get now() {
@@ -55,13 +78,13 @@ export class NamespaceCache {
 
   async start(): Promise<void> {
     this.stopped = false;
-    await this.informer.start();
+    await this.run();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
-    await this.informer.stop();
+    await this.informer?.stop();
   }
 
   onChange(listener: NamespaceListener): void {
@@ -137,7 +160,7 @@ export class NamespaceCache {
     this.options.log.warn({ err: { message: (error as Error)?.message ?? String(error) }, retryInMs: delay }, "namespace watch failed; answering from the cache and retrying");
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
-      if (!this.stopped) void this.informer.start();
+      if (!this.stopped) void this.run();
     }, delay);
   }
 }

@@ -14,6 +14,8 @@ export const FIELD_MANAGER = "netfence";
 
 export interface ReconcilerOptions {
   allowedIngressNamespaces: readonly string[];
+  /** Namespaces isolated by config (`isolatedNamespaces`), whatever their labels say. */
+  isolatedNamespaces: readonly string[];
   log: Logger;
   metrics: Metrics;
   resyncMs: number;
@@ -52,11 +54,13 @@ export class Reconciler {
     this.stopped = true;
     clearInterval(this.resyncTimer);
     for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.queue.clear();
   }
 
-  /** Resolves once the queue is empty (for tests and shutdown). */
+  /** Resolves once the queue is empty, or the reconciler stopped and its last call returned. */
   idle(): Promise<void> {
-    if (!this.running && this.queue.size === 0) return Promise.resolve();
+    if (!this.running && (this.queue.size === 0 || this.stopped)) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -87,6 +91,7 @@ export class Reconciler {
   }
 
   private retryLater(namespace: string, error: unknown) {
+    if (this.stopped) return;
     const { initial, max } = this.options.retryMs ?? { initial: 1000, max: 60_000 };
     const delay = Math.min(this.retries.get(namespace) ?? initial, max);
     this.retries.set(namespace, delay * 2);
@@ -100,8 +105,9 @@ export class Reconciler {
 
   private async reconcile(namespace: string) {
     const state = this.cache.get(namespace);
-    if (state?.isolation.isolated) await this.applyIsolation(namespace);
-    else if (state !== undefined) await this.removeManaged(namespace);
+    if (state === undefined) return;
+    if (state.isolation.isolated || this.options.isolatedNamespaces.includes(namespace)) await this.applyIsolation(namespace);
+    else await this.removeManaged(namespace);
   }
 
   private async applyIsolation(namespace: string) {

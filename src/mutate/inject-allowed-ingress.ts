@@ -3,6 +3,7 @@
 // namespace's own policies say. Pure: returns the changed policy, or the same object when nothing
 // changes; the JSONPatch is the difference, computed elsewhere.
 import { isDeepStrictEqual } from "node:util";
+import { asJson } from "../json.ts";
 import type { NetworkPolicy, NetworkPolicyIngressRule } from "../kube-objects.ts";
 import { effectivePolicyTypes } from "../rules/networkpolicy.ts";
 
@@ -39,8 +40,10 @@ export function injectAllowedIngress(policy: NetworkPolicy, allowedNamespaces: r
   const staleRule = previous !== undefined && previous.length > 0 ? allowedIngressRule(previous) : undefined;
 
   const ingress = policy.spec.ingress ?? [];
-  let rules = ingress.filter((rule) => staleRule === undefined || isDeepStrictEqual(rule, wantedRule) || !isDeepStrictEqual(rule, staleRule));
-  if (wantedRule !== undefined && !rules.some((rule) => isDeepStrictEqual(rule, wantedRule))) rules = [...rules, wantedRule];
+  // Compared as JSON: a rule sent with `ports: null` is the same rule.
+  const same = (rule: NetworkPolicyIngressRule, other: NetworkPolicyIngressRule | undefined) => other !== undefined && isDeepStrictEqual(asJson(rule), other);
+  let rules = ingress.filter((rule) => staleRule === undefined || same(rule, wantedRule) || !same(rule, staleRule));
+  if (wantedRule !== undefined && !rules.some((rule) => same(rule, wantedRule))) rules = [...rules, wantedRule];
 
   const annotation = inject ? wanted.join(",") : undefined;
   const rulesChanged = rules.length !== ingress.length || rules.some((rule, i) => rule !== ingress[i]);

@@ -20,8 +20,9 @@ export function serviceFindings(object: unknown, context: RuleContext): Finding[
   const inScope = context.emptySelectorScope === "all" || (context.emptySelectorScope === "isolated" && context.namespaceIsolated);
   const optedOut = service.metadata?.annotations?.[ALLOW_EMPTY_SELECTOR_ANNOTATION] === "true";
   if (inScope && !optedOut && SELECTING_TYPES.includes(type) && Object.keys(service.spec?.selector ?? {}).length === 0) {
-    const path = service.spec?.selector !== undefined ? FieldPath.root("spec", "selector") : FieldPath.root("spec");
-    findings.push(finding("SVC001", path, EMPTY_SELECTOR_MESSAGE));
+    // Always the selector's own path, present or not: ratcheting compares the value there, so an old
+    // selector-less Service stays editable.
+    findings.push(finding("SVC001", FieldPath.root("spec", "selector"), EMPTY_SELECTOR_MESSAGE));
   }
   if (context.namespaceIsolated && EXTERNAL_TYPES.includes(type) && service.spec?.externalTrafficPolicy !== "Local") {
     findings.push(

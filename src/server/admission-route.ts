@@ -2,6 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { buildAdmissionResponse, type Verdict } from "../admission/response.ts";
 import { parseAdmissionReview, type AdmissionRequest } from "../admission/review.ts";
+import { subjectKind } from "../rules/index.ts";
 import type { Metrics } from "./metrics.ts";
 
 export type Decide = (request: AdmissionRequest) => Verdict;
@@ -22,7 +23,8 @@ export function admissionRoute(app: FastifyInstance, options: { path: string; we
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const decision = !review.response.allowed ? "denied" : review.response.patch !== undefined ? "patched" : review.response.warnings ? "warned" : "allowed";
     metrics.admissionDuration.observe({ webhook }, seconds);
-    metrics.admissionRequests.inc({ webhook, kind: request.kind, operation: request.operation, decision });
+    // The kind label takes only the kinds netfence knows: any client may send any string.
+    metrics.admissionRequests.inc({ webhook, kind: subjectKind(request.group, request.kind) ?? "other", operation: request.operation, decision });
     for (const f of verdict.findings) metrics.findings.inc({ rule: f.ruleId, action: f.action });
     if (decision === "patched") metrics.injections.inc();
     // No child logger per request: pino's child() serializes its bindings through the redaction

@@ -25,9 +25,11 @@ export function describeCertificate(cert: Buffer): { subject: string; notAfter: 
 export function watchCertificate(
   server: Server,
   files: CertificateFiles,
+  /** What the server was started with: a change made since then is picked up by the first poll. */
+  served: { cert: Buffer; key: Buffer },
   options: { intervalMs: number; minVersion: "TLSv1.2" | "TLSv1.3"; log: Logger; metrics: Metrics },
 ): () => void {
-  let current = readCertificate(files);
+  let current = served;
   const reload = () => {
     let next: { cert: Buffer; key: Buffer };
     try {
@@ -47,6 +49,7 @@ export function watchCertificate(
   };
   watchFile(files.certFile, { interval: options.intervalMs }, reload);
   watchFile(files.keyFile, { interval: options.intervalMs }, reload);
+  reload();
   return () => {
     unwatchFile(files.certFile, reload);
     unwatchFile(files.keyFile, reload);

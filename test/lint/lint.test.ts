@@ -20,7 +20,7 @@ t.test("a directory is read recursively: YAML documents, JSON, and the items of 
 t.test("a Namespace in the same input makes its objects isolated", async (t) => {
   const results = lintDocuments(readManifests([dir], () => ""), options);
   const service = results.find((r) => r.name === "no-selector");
-  t.same(service?.findings.map((f) => [f.ruleId, f.action, f.path, f.line]), [["SVC001", "deny", "spec", 26]]);
+  t.same(service?.findings.map((f) => [f.ruleId, f.action, f.path, f.line]), [["SVC001", "deny", "spec.selector", 26]]);
   t.equal(exitCodeFor(results, false), 1);
 });
 

@@ -44,3 +44,10 @@ t.test("keeps the user's annotations and fields", async (t) => {
   t.equal(result.metadata?.annotations?.owner, "team-a");
   t.equal((result.spec as Record<string, unknown>).custom, 1);
 });
+
+t.test("a rule sent with null members is the same rule: no duplicate, stale one still replaced", async (t) => {
+  const injected = injectAllowedIngress(parse(networkPolicy({})), ["monitoring"]);
+  const withNulls = JSON.parse(JSON.stringify(injected).replace('"from":', '"ports":null,"from":'));
+  t.equal(injectAllowedIngress(parse(withNulls), ["monitoring"]).spec.ingress?.length, 1, "not injected twice");
+  t.same(injectAllowedIngress(parse(withNulls), ["istio-system"]).spec.ingress, [allowedIngressRule(["istio-system"])], "stale rule replaced");
+});

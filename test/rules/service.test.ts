@@ -10,10 +10,10 @@ const service = (spec: Record<string, unknown>, annotations?: Record<string, str
 const isolated = { namespaceIsolated: true };
 
 const cases: Record<string, { spec: Record<string, unknown>; annotations?: Record<string, string>; context: Record<string, unknown>; expect: [string, string, string][] }> = {
-  "no selector in an isolated namespace is denied": { spec: { ports: [{ port: 80 }] }, context: isolated, expect: [["SVC001", "deny", "spec"]] },
+  "no selector in an isolated namespace is denied": { spec: { ports: [{ port: 80 }] }, context: isolated, expect: [["SVC001", "deny", "spec.selector"]] },
   "an empty selector in an isolated namespace is denied": { spec: { selector: {} }, context: isolated, expect: [["SVC001", "deny", "spec.selector"]] },
   "no selector elsewhere is fine with scope isolated": { spec: {}, context: {}, expect: [] },
-  "no selector anywhere is denied with scope all": { spec: {}, context: { emptySelectorScope: "all" }, expect: [["SVC001", "deny", "spec"]] },
+  "no selector anywhere is denied with scope all": { spec: {}, context: { emptySelectorScope: "all" }, expect: [["SVC001", "deny", "spec.selector"]] },
   "scope off says nothing": { spec: {}, context: { ...isolated, emptySelectorScope: "off" }, expect: [] },
   "the opt-out annotation allows it": { spec: {}, annotations: { "netfence.io/allow-empty-selector": "true" }, context: isolated, expect: [] },
   "ExternalName is exempt": { spec: { type: "ExternalName", externalName: "db.example.com" }, context: isolated, expect: [] },
@@ -31,4 +31,11 @@ t.test("Service rules", async (t) => {
   for (const [name, { spec, annotations, context, expect }] of Object.entries(cases)) {
     t.same(triples(findingsOf(service(spec, annotations), { context })), expect, name);
   }
+});
+
+t.test("an old selector-less Service stays editable (ratcheting at spec.selector)", async (t) => {
+  const old = service({ ports: [{ port: 5432 }] });
+  const edited = service({ ports: [{ port: 5433 }] });
+  t.same(triples(findingsOf(edited, { context: isolated, oldObject: old })), [["SVC001", "warn", "spec.selector"]]);
+  t.same(triples(findingsOf(edited, { context: isolated })), [["SVC001", "deny", "spec.selector"]], "a new one is still denied");
 });

@@ -70,3 +70,13 @@ t.test("mutation: the patch applies cleanly to the object it came from, and muta
   );
   t.ok(patched > RUNS / 4, `${patched} of ${RUNS} policies patched`);
 });
+
+t.test("mutation patches apply to objects that spell absent fields as null", async (t) => {
+  const policy = admissionPolicy(parseConfig({ allowedIngressNamespaces: ["monitoring"], isolatedNamespaces: ["team-a"] }));
+  const object = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "p", annotations: null }, spec: { podSelector: {}, ingress: null, egress: null, policyTypes: null } };
+  const request = (o: unknown) => ({ uid: "u", group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy", namespace: "team-a", name: "p", operation: "CREATE" as const, object: o, oldObject: undefined, dryRun: false });
+  const { patch } = mutateRequest(request(object), policy);
+  const mutated = fastJsonPatch.applyPatch(structuredClone(object), patch as fastJsonPatch.Operation[], true, false).newDocument;
+  t.equal((mutated.spec.ingress as unknown as unknown[]).length, 1);
+  t.equal(mutateRequest(request(mutated), policy).patch, undefined, "idempotent");
+});
