@@ -4,7 +4,7 @@
 // for bad input.
 // Command modules are imported when their command runs: the Kubernetes client alone costs a second
 // of start-up that `lint` and `allow` should not pay.
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { AllowFlags } from "./allow/command.ts";
 import { loadConfig, type Config } from "./config.ts";
 import type { OutputFormat } from "./lint/report.ts";
@@ -32,6 +32,10 @@ async function run(action: () => Promise<number | void> | number | void): Promis
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+const positiveInteger = (value: string) => {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError("must be a positive integer");
+  return Number(value);
+};
 const outputOption = () => new Option("-o, --output <format>", "text, json or sarif").choices(["text", "json", "sarif"]).default("text");
 
 interface ReportFlags {
@@ -128,7 +132,7 @@ program
   .option("--isolated-namespace <ns>", "treat this namespace as isolated too (repeatable)", collect, [])
   .addOption(outputOption())
   .option("--strict", "exit 1 on warnings too")
-  .option("--page-size <n>", "objects per list request", (v) => Number.parseInt(v, 10), 500)
+  .option("--page-size <n>", "objects per list request", positiveInteger, 500)
   .addHelpText("after", "\nExamples:\n  netfence audit --kubeconfig ~/.kube/config\n  netfence audit -o json > findings.json\n")
   .action((flags: ReportFlags & { kubeconfig?: string; pageSize: number }) =>
     run(async () => {

@@ -89,6 +89,7 @@ t.test("help and version", async (t) => {
   t.match(netfence(["lint", "--help"]).stdout, /Examples:\n\s+netfence lint k8s\//);
   t.match(netfence(["version"]).stdout, /^netfence \d+\.\d+\.\d+/);
   t.equal(netfence(["nonsense"]).code, 2);
+  t.equal(netfence(["audit", "--page-size", "abc"]).code, 2, "a bad number is a usage error");
 });
 
 t.test("serve: a bad config exits 2 listing every problem", async (t) => {
