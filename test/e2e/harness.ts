@@ -311,6 +311,8 @@ export class Cluster {
       child.stdout.on("data", (d) => (stdout += d));
       child.stderr.on("data", (d) => (stderr += d));
       child.on("close", (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+      // kubectl may exit before reading all of stdin (EPIPE): that is its answer, not a crash of ours.
+      child.stdin.on("error", () => {});
       child.stdin.end(stdin ?? "");
     });
   }
