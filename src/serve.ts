@@ -2,7 +2,7 @@
 // and shuts down gracefully. Everything it starts is stopped by the returned `close`.
 import { resolve } from "node:path";
 import pino, { type Logger } from "pino";
-import { admissionPolicy } from "./admission/policy.ts";
+import { admissionPolicy, isolationPredicate } from "./admission/policy.ts";
 import type { Config } from "./config.ts";
 import { connectToCluster, type ClusterConnection } from "./cluster/kubeconfig.ts";
 import type { NamespaceCache } from "./cluster/namespace-cache.ts";
@@ -112,7 +112,7 @@ async function startClusterView(config: Config, connection: ClusterConnection, l
   const reconciler = config.reconcile
     ? new Reconciler(connection.config, cache, {
         allowedIngressNamespaces: config.allowedIngressNamespaces,
-        isolatedNamespaces: config.isolatedNamespaces,
+        isIsolated: isolationPredicate(config, cache),
         log,
         metrics,
         resyncMs: config.resyncSeconds * 1000,

@@ -7,8 +7,14 @@ export interface NamespaceView {
   isIsolated(namespace: string): boolean;
 }
 
-export function admissionPolicy(config: Config, view?: NamespaceView): AdmissionPolicy {
+/** The one answer to "is this namespace isolated?": listed in the config, or switched on in the cluster. */
+export function isolationPredicate(config: Config, view?: NamespaceView): (namespace: string) => boolean {
   const configured = new Set(config.isolatedNamespaces);
+  return (namespace) => configured.has(namespace) || view?.isIsolated(namespace) === true;
+}
+
+export function admissionPolicy(config: Config, view?: NamespaceView): AdmissionPolicy {
+  const isIsolated = isolationPredicate(config, view);
   const base = {
     allowedIngressNamespaces: config.allowedIngressNamespaces,
     podCIDRs: config.podCIDRs,
@@ -20,7 +26,7 @@ export function admissionPolicy(config: Config, view?: NamespaceView): Admission
     actions: config.rules,
     contextFor(namespace) {
       if (namespace === undefined || namespace === "") return open;
-      return configured.has(namespace) || view?.isIsolated(namespace) === true ? isolated : open;
+      return isIsolated(namespace) ? isolated : open;
     },
   };
 }

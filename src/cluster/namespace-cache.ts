@@ -9,7 +9,6 @@ import type { Metrics } from "../server/metrics.ts";
 export interface NamespaceState {
   name: string;
   isolation: Isolation;
-  labels: Readonly<Record<string, string>>;
 }
 
 export type NamespaceListener = (name: string, state: NamespaceState | undefined) => void;
@@ -128,7 +127,7 @@ export class NamespaceCache {
     if (name === undefined) return;
     const isolation = isolationOf({ labels: ns.metadata?.labels, annotations: ns.metadata?.annotations });
     const previous = this.states.get(name);
-    const state: NamespaceState = { name, isolation, labels: { ...ns.metadata?.labels } };
+    const state: NamespaceState = { name, isolation };
     this.states.set(name, state);
     if (isolation.source === "malformed-legacy-annotation" && previous?.isolation.source !== "malformed-legacy-annotation") {
       this.options.log.warn({ namespace: name, problem: isolation.problem }, "malformed net.beta.kubernetes.io/network-policy annotation; treating the namespace as not isolated");

@@ -14,8 +14,8 @@ export const FIELD_MANAGER = "netfence";
 
 export interface ReconcilerOptions {
   allowedIngressNamespaces: readonly string[];
-  /** Namespaces isolated by config (`isolatedNamespaces`), whatever their labels say. */
-  isolatedNamespaces: readonly string[];
+  /** The same answer admission uses: config `isolatedNamespaces` or the namespace's own switch. */
+  isIsolated: (namespace: string) => boolean;
   log: Logger;
   metrics: Metrics;
   resyncMs: number;
@@ -104,9 +104,9 @@ export class Reconciler {
   }
 
   private async reconcile(namespace: string) {
-    const state = this.cache.get(namespace);
-    if (state === undefined) return;
-    if (state.isolation.isolated || this.options.isolatedNamespaces.includes(namespace)) await this.applyIsolation(namespace);
+    // A namespace that no longer exists has nothing left to reconcile.
+    if (this.cache.get(namespace) === undefined) return;
+    if (this.options.isIsolated(namespace)) await this.applyIsolation(namespace);
     else await this.removeManaged(namespace);
   }
 
