@@ -153,7 +153,7 @@ program
   .option("--cidr <cidr>", "ingress or egress: allow this network (outside the cluster)")
   .option("--selector <k=v,...>", "with --to-service, offline: the Service's selector")
   .option("--port <port>", "a port number or name (repeatable); with --to-service offline: the targetPorts", collect, [])
-  .option("--protocol <protocol>", "TCP, UDP or SCTP, for --port", "TCP")
+  .option("--protocol <protocol>", "TCP, UDP or SCTP: of --port (default TCP); with --cidr and no --port, every port of it")
   .option("--pod-selector <k=v,...>", "select only these pods of the namespace (default: all)")
   .option("--name <name>", "policy name (default: derived from the entry)")
   .option("--no-dns", "egress: do not add the DNS rule (UDP/TCP 53 to kube-dns)")
