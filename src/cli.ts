@@ -143,7 +143,9 @@ program
 
 program
   .command("allow")
-  .description("Print the NetworkPolicy for one allowlist entry (pipe it to kubectl apply -f -).")
+  .description(
+    "Print the NetworkPolicy for one allowlist entry (pipe it to kubectl apply -f -).\nThe policy is labelled app.kubernetes.io/managed-by: netfence: the reconciler deletes it when the namespace is not isolated.",
+  )
   .argument("<direction>", "ingress or egress")
   .option("-n, --namespace <ns>", "the namespace whose pods the policy selects")
   .option("--from-namespace <ns>", "ingress: allow every pod of this namespace")
@@ -151,10 +153,9 @@ program
   .option("--cidr <cidr>", "ingress or egress: allow this network (outside the cluster)")
   .option("--selector <k=v,...>", "with --to-service, offline: the Service's selector")
   .option("--port <port>", "a port number or name (repeatable); with --to-service offline: the targetPorts", collect, [])
-  .option("--protocol <protocol>", "TCP, UDP or SCTP, for --port", "TCP")
+  .option("--protocol <protocol>", "TCP, UDP or SCTP: of --port (default TCP); with --cidr and no --port, every port of it")
   .option("--pod-selector <k=v,...>", "select only these pods of the namespace (default: all)")
   .option("--name <name>", "policy name (default: derived from the entry)")
-  .addHelpText("before", "The policy is labelled app.kubernetes.io/managed-by: netfence: the reconciler deletes it when the namespace is not isolated.\n")
   .option("--no-dns", "egress: do not add the DNS rule (UDP/TCP 53 to kube-dns)")
   .addOption(new Option("-o, --output <format>", "yaml or json").choices(["yaml", "json"]).default("yaml"))
   .option("--kubeconfig <file>", "to read the Service of --to-service")

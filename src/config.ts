@@ -68,17 +68,37 @@ export class ConfigError extends Error {
   }
 }
 
-function formatIssues(error: z.ZodError): string[] {
+const VALUE_SHOWN_CHARS = 80;
+
+/** The value at a path of the input, if there is one. */
+function valueAt(input: unknown, path: readonly PropertyKey[]): { value: unknown } | undefined {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== "object" || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return { value };
+}
+
+/** `, got VALUE` (as JSON, cut short), unless the message quotes the value already (a CIDR's does). */
+function shownValue(message: string, found: { value: unknown } | undefined): string {
+  if (found === undefined || message.includes(`\`${String(found.value)}\``)) return "";
+  const text = JSON.stringify(found.value) ?? String(found.value);
+  return `, got ${text.length <= VALUE_SHOWN_CHARS ? text : `${text.slice(0, VALUE_SHOWN_CHARS - 3)}...`}`;
+}
+
+function formatIssues(error: z.ZodError, input: unknown): string[] {
   return error.issues.map((issue) => {
-    // A bad record key carries the key schema's own message one level down.
+    // A bad record key carries the key schema's own message one level down; the path names the key.
     const message = issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
-    return `${issue.path.map(String).join(".") || "(root)"}: ${message}`;
+    const named = issue.code === "invalid_key" || issue.code === "unrecognized_keys";
+    return `${issue.path.map(String).join(".") || "(root)"}: ${message}${named ? "" : shownValue(message, valueAt(input, issue.path))}`;
   });
 }
 
 export function parseConfig(input: unknown, source = "config"): Config {
   const parsed = ConfigSchema.safeParse(input ?? {});
-  if (!parsed.success) throw new ConfigError(source, formatIssues(parsed.error));
+  if (!parsed.success) throw new ConfigError(source, formatIssues(parsed.error, input ?? {}));
   return parsed.data;
 }
 

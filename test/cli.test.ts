@@ -1,6 +1,6 @@
 // The command line as a user runs it: exit codes, stdin, directories, help, never a stack trace.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, symlinkSync } from "node:fs";
+import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
@@ -80,6 +80,17 @@ t.test("an unreadable input is exit 2 with one line, never 1 (which means denial
   const result = netfence(["lint", dir]);
   t.equal(result.code, 2);
   t.match(result.stderr, /^netfence: .*ENOENT/);
+});
+
+t.test("lint: a file that is no manifest is named, the rest still checked, and the exit is 2 at the end", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "netfence-cli-"));
+  symlinkSync(join(dir, "missing.yaml"), join(dir, "a-dangling.yaml"));
+  writeFileSync(join(dir, "b-scalar.yaml"), "hello\n");
+  writeFileSync(join(dir, "c.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: {}, policyTypes: [Egress]}\n");
+  const result = netfence(["lint", dir]);
+  t.equal(result.code, 2);
+  t.match(result.stderr, `netfence: ${join(dir, "a-dangling.yaml")}: cannot read (ENOENT: a dangling symlink)\nnetfence: ${join(dir, "b-scalar.yaml")}:1: a string`);
+  t.match(result.stdout, /1 object checked/);
 });
 
 t.test("help and version", async (t) => {

@@ -50,6 +50,22 @@ t.test("a bad config lists every problem with its path", async (t) => {
   }
 });
 
+t.test("config errors show the offending value, not only its path", async (t) => {
+  const error = t.throws(() =>
+    parseConfig({ allowedIngressNamespaces: ["monitoring", "Bad_NS"], listen: { port: "8443x" }, logLevel: "loud", rules: { NP021: "maybe" }, podCIDRs: ["10.0.0.1/8"], bodyLimitBytes: -1 }),
+  ) as unknown as ConfigError;
+  t.same(error.problems, [
+    'listen.port: Invalid input: expected number, received string, got "8443x"',
+    'logLevel: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent", got "loud"',
+    "bodyLimitBytes: Too small: expected number to be >0, got -1",
+    'allowedIngressNamespaces.1: must be a namespace name (a DNS-1123 label), got "Bad_NS"',
+    "podCIDRs.0: `10.0.0.1/8` has host bits set; write `10.0.0.0/8`",
+    'rules.NP021: Invalid option: expected one of "deny"|"warn"|"off", got "maybe"',
+  ]);
+  const long = t.throws(() => parseConfig({ isolatedNamespaces: ["x".repeat(500)] })) as unknown as ConfigError;
+  t.ok(long.problems[0]!.length < 200, "a long value is cut short");
+});
+
 t.test("an unreadable or non-YAML file is a config error, not a crash", async (t) => {
   t.throws(() => loadConfig({ file: join(dir, "missing.yaml"), env: {} }), { message: /cannot read the file: ENOENT/ });
   t.throws(() => loadConfig({ file: file("broken.yaml", "listen: [\n"), env: {} }), { message: /not valid YAML/ });

@@ -6,7 +6,7 @@ import type { NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, Network
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../cluster/managed-policy.ts";
 import { NAMESPACE_NAME_LABEL } from "../mutate/inject-allowed-ingress.ts";
 import { parseCidr } from "../rules/cidr.ts";
-import { isNamespaceName, labelValueProblems, qualifiedNameProblems } from "../rules/label-syntax.ts";
+import { isDNS1123Subdomain, isNamespaceName, labelValueProblems, qualifiedNameProblems } from "../rules/label-syntax.ts";
 import { portNameProblem } from "../rules/ports.ts";
 import { EMPTY_SELECTOR_MESSAGE } from "../rules/service.ts";
 
@@ -15,7 +15,8 @@ export class AllowError extends Error {
 }
 
 export interface PortSpec {
-  port: number | string;
+  /** Absent: every port of the protocol (`--protocol UDP` without `--port`). */
+  port?: number | string;
   protocol: "TCP" | "UDP" | "SCTP";
 }
 
@@ -54,13 +55,20 @@ export function parseSelector(text: string): Record<string, string> {
     const value = pair.slice(eq + 1);
     const problems = [...qualifiedNameProblems(key).map((p) => `key ${p}`), ...labelValueProblems(value).map((p) => `value ${p}`)];
     if (problems.length > 0) throw new AllowError(`selector \`${pair}\`: ${problems.join("; ")}`);
+    // matchLabels holds one value per key: a second one would silently replace the first.
+    if (Object.hasOwn(selector, key)) throw new AllowError(`selector \`${text}\`: key \`${key}\` is given twice; a pod has one value per label`);
     selector[key] = value;
   }
   return selector;
 }
 
-export function parsePort(text: string, protocol = "TCP"): PortSpec {
-  if (protocol !== "TCP" && protocol !== "UDP" && protocol !== "SCTP") throw new AllowError(`protocol \`${protocol}\`: use TCP, UDP or SCTP`);
+export function parseProtocol(text: string): PortSpec["protocol"] {
+  if (text !== "TCP" && text !== "UDP" && text !== "SCTP") throw new AllowError(`protocol \`${text}\`: use TCP, UDP or SCTP`);
+  return text;
+}
+
+export function parsePort(text: string, protocolText = "TCP"): PortSpec {
+  const protocol = parseProtocol(protocolText);
   if (/^\d+$/.test(text)) {
     const port = Number(text);
     if (port < 1 || port > 65535) throw new AllowError(`port ${text}: must be between 1 and 65535`);
@@ -87,10 +95,13 @@ function objectName(parts: string[]): string {
   return `${name.slice(0, 54).replace(/-$/, "")}-${hash}`;
 }
 
-const toPorts = (ports: readonly PortSpec[]): NetworkPolicyPort[] => ports.map(({ port, protocol }) => ({ protocol, port }));
+const toPorts = (ports: readonly PortSpec[]): NetworkPolicyPort[] => ports.map(({ port, protocol }) => (port === undefined ? { protocol } : { protocol, port }));
 
 export function allowPolicy(request: AllowRequest): NetworkPolicy {
   requireNamespace(request.namespace, "namespace");
+  if (request.name !== undefined && !isDNS1123Subdomain(request.name)) {
+    throw new AllowError(`--name \`${request.name}\` is not a valid object name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters`);
+  }
   let nameParts: string[];
   let peer: NetworkPolicyPeer;
   let ports: NetworkPolicyPort[] = [];
@@ -101,6 +112,8 @@ export function allowPolicy(request: AllowRequest): NetworkPolicy {
     nameParts = ["allow-ingress-from", request.fromNamespace];
   } else if ("toService" in request) {
     const service = request.toService;
+    requireNamespace(service.namespace, "--to-service namespace");
+    if (!isNamespaceName(service.name)) throw new AllowError(`--to-service name \`${service.name}\` is not a valid Service name`);
     if (Object.keys(service.selector).length === 0) throw new AllowError(`Service ${service.namespace}/${service.name}: ${EMPTY_SELECTOR_MESSAGE}`);
     peer = { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: service.namespace } }, podSelector: { matchLabels: service.selector } };
     ports = toPorts(service.ports);
@@ -113,7 +126,7 @@ export function allowPolicy(request: AllowRequest): NetworkPolicy {
     peer = { ipBlock: { cidr: parsed.cidr.network } };
     ports = toPorts(request.ports);
     dns = request.direction === "egress" && request.dns !== false;
-    nameParts = [`allow-${request.direction}-cidr`, parsed.cidr.network.replace(/[.:/]/g, "-"), ...request.ports.map((p) => `${p.protocol}-${p.port}`)];
+    nameParts = [`allow-${request.direction}-cidr`, parsed.cidr.network.replace(/[.:/]/g, "-"), ...request.ports.map((p) => (p.port === undefined ? p.protocol : `${p.protocol}-${p.port}`))];
   }
   const direction = request.direction;
   const rule = { [direction === "ingress" ? "from" : "to"]: [peer], ...(ports.length > 0 ? { ports } : {}) };

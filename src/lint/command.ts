@@ -31,8 +31,12 @@ export function report(documents: SourceDocument[], options: ReportOptions): num
   return exitCodeFor(results, options.strict);
 }
 
+/** Every readable manifest is checked; input that is not (a path, a file, a document) exits 2 after the report. */
 export function lintCommand(paths: string[], options: ReportOptions): number {
-  return report(readManifests(paths, () => readFileSync(0, "utf8")), options);
+  const { documents, problems } = readManifests(paths, () => readFileSync(0, "utf8"));
+  for (const problem of problems) process.stderr.write(`netfence: ${problem}\n`);
+  const code = report(documents, options);
+  return problems.length > 0 ? 2 : code;
 }
 
 export class UsageError extends Error {

@@ -45,3 +45,8 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export function isNamespaceName(value: string): boolean {
   return value.length <= 63 && DNS1123_LABEL.test(value);
 }
+
+/** Names of most objects, a NetworkPolicy's among them, are DNS-1123 subdomains (at most 253 characters). */
+export function isDNS1123Subdomain(value: string): boolean {
+  return value.length <= DNS1123_SUBDOMAIN_MAX && DNS1123_SUBDOMAIN.test(value);
+}

@@ -17,6 +17,7 @@ export interface AppOptions {
 }
 
 export const TLS_MIN_VERSION = "TLSv1.2";
+export const TLS_HANDSHAKE_TIMEOUT_MS = 5_000;
 
 export function buildApp(options: AppOptions): FastifyInstance {
   const metrics = options.metrics ?? createMetrics({ processMetrics: false });
@@ -29,6 +30,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     keepAliveTimeout: 30_000,
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    // A `__proto__` or `constructor` key is legal in Kubernetes objects (a ConfigMap data key): JSON.parse
+    // makes it an own property, which is harmless because nothing merges request objects into others.
+    onProtoPoisoning: "ignore",
+    onConstructorPoisoning: "ignore",
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
   };
   const https = options.https && {
@@ -37,6 +42,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // https.createServer takes http.Server options too: a slow client gets 5 s to send its headers,
     // and the timeouts are checked every second instead of every 30.
     headersTimeout: 5_000,
+    // The header timeout only starts once TLS is up: without this, a connection that never sends a
+    // ClientHello is held for Node's default of 120 s.
+    handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
     connectionsCheckingInterval: 1_000,
   };
   // Routes do not depend on the server type, so one instance type serves HTTPS and the tests' HTTP.
@@ -51,6 +59,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.addHook("onSend", async (_req, reply) => {
     if (closing) reply.header("connection", "close");
   });
+
+  // Only JSON is an AdmissionReview: Fastify's built-in text/plain parser would turn a text body into a
+  // string and a 400, where the answer to a wrong content type is a 415.
+  app.removeContentTypeParser("text/plain");
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = error.statusCode ?? 500;

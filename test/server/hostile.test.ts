@@ -54,6 +54,51 @@ t.test("the wrong content type is a 415 with a JSON error", async (t) => {
   t.match(JSON.parse(res.body).error, /content-type must be application\/json/);
 });
 
+t.test("text/plain is a 415 too, as README and SECURITY.md promise", async (t) => {
+  const body = JSON.stringify(admissionReview("NetworkPolicy", networkPolicy({})));
+  for (const type of ["text/plain", "text/plain; charset=utf-8"]) {
+    const res = await post(port, ca, "/validate", body, { "content-type": type });
+    t.equal(res.status, 415, type);
+    t.match(JSON.parse(res.body).error, /content-type must be application\/json/, type);
+  }
+});
+
+t.test("a `__proto__` key (legal as a ConfigMap data key) is parsed as an own key, and the kube-proxy check runs", async (t) => {
+  // Written as text: an object literal or JSON.stringify would not produce an own `__proto__` key.
+  const configMap = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"kube-proxy","namespace":"kube-system"},' +
+    '"data":{"__proto__":"x","constructor":"y","config.conf":"iptables:\\n  masqueradeAll: true\\n"}}';
+  const review = JSON.stringify(admissionReview("ConfigMap", "OBJECT", { namespace: "kube-system", name: "kube-proxy" })).replace('"OBJECT"', configMap);
+  const res = await post(port, ca, "/validate", review);
+  t.equal(res.status, 200, res.body);
+  const { response } = JSON.parse(res.body);
+  t.equal(response.allowed, true);
+  t.match(response.warnings, [/KP001/]);
+  t.equal(({} as Record<string, unknown>).x, undefined, "Object.prototype is untouched");
+  // A `__proto__` whose value is an object, where a merge would pollute a prototype.
+  const polluting = JSON.stringify(admissionReview("NetworkPolicy", networkPolicy({}, { labels: { a: "b" } }), { namespace: "iso" })).replace('{"a":"b"}', '{"a":"b","__proto__":{"polluted":"yes"}}');
+  for (const url of ["/validate", "/mutate"]) {
+    const answer = await post(port, ca, url, polluting);
+    t.equal(answer.status, 200, url);
+    t.equal(({} as Record<string, unknown>).polluted, undefined, `${url}: Object.prototype is untouched`);
+  }
+});
+
+t.test("a TCP connection that never sends a ClientHello is closed within a few seconds", async (t) => {
+  const started = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const socket = netConnect({ host: "127.0.0.1", port });
+    socket.resume();
+    socket.on("close", () => resolve());
+    socket.on("error", () => resolve());
+    setTimeout(() => {
+      socket.destroy();
+      reject(new Error("socket still open after 20 s"));
+    }, 20_000).unref();
+  });
+  const seconds = (Date.now() - started) / 1000;
+  t.ok(seconds < 10, `closed after ${seconds.toFixed(1)} s`);
+});
+
 t.test("over the body limit is a 413", async (t) => {
   const res = await post(port, ca, "/validate", Buffer.alloc(9 * 1024 * 1024, " "));
   t.equal(res.status, 413);
