@@ -50,6 +50,24 @@ export const ConfigSchema = z.strictObject({
   reconcile: z.boolean().default(true),
   /** How often the reconciler re-checks every namespace, catching up on anything it missed. */
   resyncSeconds: z.number().positive().default(300),
+  /** At most this many NetworkPolicy writes per second by the reconciler (a config change re-injects everywhere). */
+  reconcileWritesPerSecond: z.number().positive().default(10),
+  /** Only the holder of a coordination.k8s.io Lease reconciles; every replica serves admission. */
+  leaderElection: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** The Lease's namespace; default: the namespace netfence runs in (`default` outside a cluster). */
+      namespace: namespaceName.optional(),
+      leaseName: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: "must be a DNS subdomain name" }).default("netfence"),
+      /** How long the others wait, after the last renewal they saw, before taking the Lease over. */
+      leaseDurationSeconds: z.number().positive().default(15),
+      /** A leader that could not renew for this long stops reconciling (less than leaseDurationSeconds). */
+      renewDeadlineSeconds: z.number().positive().default(10),
+      /** How often the leader renews and the others try to acquire. */
+      retryPeriodSeconds: z.number().positive().default(2),
+    })
+    .refine((election) => election.renewDeadlineSeconds < election.leaseDurationSeconds, { error: "renewDeadlineSeconds must be less than leaseDurationSeconds", path: ["renewDeadlineSeconds"] })
+    .prefault({}),
   /** /readyz fails when the namespace cache has not heard from the API server for this long. */
   cacheStaleAfterSeconds: z.number().positive().default(300),
   /** How long SIGTERM waits for in-flight requests before closing connections. */

@@ -96,38 +96,78 @@ interface ClusterView {
   stop(): Promise<void>;
 }
 
-/** The namespace cache and the reconciler when a cluster is reachable; nothing when standalone. */
+/**
+ * The namespace cache when a cluster is reachable; with the reconciler on, also the NetworkPolicy
+ * cache and the reconciler, run by the replica that holds the leader Lease. Nothing when standalone.
+ */
 async function startClusterView(config: Config, connection: ClusterConnection, log: Logger, metrics: Metrics): Promise<ClusterView> {
   if (connection.kind === "standalone") {
     log.info("standalone: no kubeconfig and not in a cluster; isolation comes from `isolatedNamespaces` only and the reconciler is off");
     return { cache: undefined, stop: async () => {} };
   }
   log.info({ connection: connection.kind, server: connection.config.getCurrentCluster()?.server }, "watching namespaces");
-  const [{ NamespaceCache }, { Reconciler }, { checkKubeProxy }] = await Promise.all([
+  const [{ httpKubeClient }, { NamespaceCache }, { PolicyCache }, { Reconciler }, { LeaderElector, defaultIdentity, ownNamespace }, { checkKubeProxy }] = await Promise.all([
+    import("./cluster/kube-client.ts"),
     import("./cluster/namespace-cache.ts"),
+    import("./cluster/policy-cache.ts"),
     import("./cluster/reconciler.ts"),
+    import("./cluster/leader-election.ts"),
     import("./cluster/kube-proxy-check.ts"),
   ]);
-  const cache = new NamespaceCache(connection.config, { log, metrics, staleAfterMs: config.cacheStaleAfterSeconds * 1000 });
-  const reconciler = config.reconcile
-    ? new Reconciler(connection.config, cache, {
-        allowedIngressNamespaces: config.allowedIngressNamespaces,
-        isIsolated: isolationPredicate(config, cache),
+  const client = httpKubeClient(connection.config);
+  const staleAfterMs = config.cacheStaleAfterSeconds * 1000;
+  const cache = new NamespaceCache(client, { log, metrics, staleAfterMs });
+  // Listening does not wait for the first list: /readyz says not ready until it has synced.
+  cache.start();
+  void checkKubeProxy(client, log, metrics);
+  if (!config.reconcile) {
+    log.info("reconciler off (`reconcile: false`)");
+    return { cache, stop: () => cache.stop() };
+  }
+  const policies = new PolicyCache(client, { log, metrics, staleAfterMs });
+  policies.start();
+  const reconciler = new Reconciler(client, cache, policies, {
+    allowedIngressNamespaces: config.allowedIngressNamespaces,
+    isIsolated: isolationPredicate(config, cache),
+    log,
+    metrics,
+    resyncMs: config.resyncSeconds * 1000,
+    writesPerSecond: config.reconcileWritesPerSecond,
+  });
+  const election = config.leaderElection;
+  const elector = election.enabled
+    ? new LeaderElector(client, {
+        namespace: election.namespace ?? ownNamespace(),
+        name: election.leaseName,
+        identity: defaultIdentity(),
+        leaseDurationMs: election.leaseDurationSeconds * 1000,
+        renewDeadlineMs: election.renewDeadlineSeconds * 1000,
+        retryPeriodMs: election.retryPeriodSeconds * 1000,
         log,
-        metrics,
-        resyncMs: config.resyncSeconds * 1000,
+        onStartedLeading: () => {
+          metrics.leader.set(1);
+          void reconciler.start();
+        },
+        onStoppedLeading: () => {
+          metrics.leader.set(0);
+          reconciler.stop();
+        },
       })
     : undefined;
-  if (!config.reconcile) log.info("reconciler off (`reconcile: false`)");
-  // Listening does not wait for the first list: /readyz says not ready until it has synced.
-  void cache.start();
-  reconciler?.start();
-  void checkKubeProxy(connection.config, log, metrics);
+  if (elector === undefined) {
+    log.info("leader election off: this replica reconciles");
+    metrics.leader.set(1);
+    void reconciler.start();
+  } else {
+    metrics.leader.set(0);
+    elector.start();
+  }
   return {
     cache,
     async stop() {
-      reconciler?.stop();
-      await cache.stop();
+      reconciler.stop();
+      await elector?.stop();
+      await Promise.all([cache.stop(), policies.stop()]);
     },
   };
 }

@@ -3,7 +3,8 @@
 // asked for (`--protocol UDP` without a port used to allow every port of every protocol).
 import { stringify } from "yaml";
 import { connectToCluster } from "../cluster/kubeconfig.ts";
-import { ApiError, getJson } from "../cluster/raw-api.ts";
+import { httpKubeClient, paths, statusOf } from "../cluster/kube-client.ts";
+import { ServiceSchema } from "../kube-objects.ts";
 import { UsageError } from "../lint/command.ts";
 import { allowPolicy, parsePort, parseProtocol, parseSelector, serviceTargetPorts, type AllowRequest, type PortSpec, type ServiceTarget } from "./allow.ts";
 
@@ -48,9 +49,9 @@ async function serviceTarget(reference: string, flags: AllowFlags): Promise<Serv
   }
   let service;
   try {
-    service = await getJson(connection.config, `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`);
+    service = await httpKubeClient(connection.config).get(paths.service(namespace, name), ServiceSchema);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) throw new UsageError(`Service ${namespace}/${name} not found`);
+    if (statusOf(error) === 404) throw new UsageError(`Service ${namespace}/${name} not found`);
     throw error;
   }
   return { namespace, name, selector: service.spec?.selector ?? {}, ports: serviceTargetPorts(service.spec?.ports ?? []) };

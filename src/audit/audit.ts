@@ -1,29 +1,36 @@
 // `netfence audit`: the linter's rules over what already sits in a live cluster.
-import type { KubeConfig } from "@kubernetes/client-node";
-import { ApiError, getJson, listAll } from "../cluster/raw-api.ts";
+import { ConfigMapSchema } from "../kube-objects.ts";
+import { paths, statusOf, type KubeClient } from "../cluster/kube-client.ts";
 import type { SourceDocument } from "../lint/documents.ts";
 import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../rules/kubeproxy.ts";
 
 const COLLECTIONS = [
-  { what: "namespaces", path: "/api/v1/namespaces" },
-  { what: "networkpolicies", path: "/apis/networking.k8s.io/v1/networkpolicies" },
-  { what: "services", path: "/api/v1/services" },
+  { what: "namespaces", path: paths.namespaces },
+  { what: "networkpolicies", path: paths.networkPolicies },
+  { what: "services", path: paths.services },
 ];
 
-export async function clusterDocuments(config: KubeConfig, progress: (message: string) => void, pageSize = 500): Promise<SourceDocument[]> {
+export async function clusterDocuments(client: KubeClient, progress: (message: string) => void, pageSize = 500): Promise<SourceDocument[]> {
   const documents: SourceDocument[] = [];
   for (const { what, path } of COLLECTIONS) {
-    for await (const page of listAll(config, path, pageSize)) {
-      for (const object of page) documents.push({ source: "cluster", index: documents.length, object });
+    // Page by page (limit/continue), so thousands of objects stay bounded per request.
+    let token: string | undefined;
+    do {
+      const page = await client.listPage(path, { limit: pageSize, continue: token });
+      // Items of a list carry no apiVersion and kind; the rules need them.
+      const kind = page.kind.replace(/List$/, "");
+      for (const item of page.items) documents.push({ source: "cluster", index: documents.length, object: { ...(item as object), apiVersion: page.apiVersion, kind } });
       progress(`${what}: ${documents.length} objects read`);
-    }
+      token = page.continue;
+    } while (token);
   }
   try {
-    const kubeProxy = await getJson(config, `/api/v1/namespaces/${KUBE_PROXY_NAMESPACE}/configmaps/${KUBE_PROXY_CONFIGMAP}`);
+    const kubeProxy = await client.get(paths.configMap(KUBE_PROXY_NAMESPACE, KUBE_PROXY_CONFIGMAP), ConfigMapSchema);
     documents.push({ source: "cluster", index: documents.length, object: { ...kubeProxy, apiVersion: "v1", kind: "ConfigMap" } });
   } catch (error) {
-    if (!(error instanceof ApiError && (error.status === 404 || error.status === 403))) throw error;
-    progress(`kube-proxy ConfigMap not readable (${error.status}); KP001 not checked`);
+    const status = statusOf(error);
+    if (status !== 404 && status !== 403) throw error;
+    progress(`kube-proxy ConfigMap not readable (${status}); KP001 not checked`);
   }
   return documents;
 }

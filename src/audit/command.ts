@@ -1,4 +1,5 @@
 // `netfence audit`: the linter's report over a live cluster's objects.
+import { httpKubeClient } from "../cluster/kube-client.ts";
 import { connectToCluster } from "../cluster/kubeconfig.ts";
 import { report, UsageError, type ReportOptions } from "../lint/command.ts";
 import { clusterDocuments } from "./audit.ts";
@@ -10,7 +11,7 @@ export async function auditCommand(options: ReportOptions & { kubeconfig?: strin
   const progress = (message: string) => {
     if (tty) process.stderr.write(`\r\u001b[2K${message}`);
   };
-  const documents = await clusterDocuments(connection.config, progress, options.pageSize);
+  const documents = await clusterDocuments(httpKubeClient(connection.config), progress, options.pageSize);
   if (tty) process.stderr.write("\r\u001b[2K");
   return report(documents, options);
 }

@@ -1,22 +1,21 @@
 // Kubernetes Events for what the reconciler does, so that `kubectl get events -n NS` tells a project
-// admin why a NetworkPolicy appeared or vanished. Best effort: an Event that cannot be written is
-// logged, never a reason to fail the reconcile.
+// admin why a NetworkPolicy appeared, changed or vanished. Best effort: an Event that cannot be
+// written is logged, never a reason to fail the reconcile.
 import { hostname } from "node:os";
-import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { postJson } from "./raw-api.ts";
+import { paths, type KubeClient } from "./kube-client.ts";
 
 export interface PolicyEvent {
   namespace: string;
   policy: string;
-  reason: "IsolationPolicyCreated" | "IsolationPolicyDeleted";
+  reason: "IsolationPolicyCreated" | "IsolationPolicyRestored" | "IsolationPolicyDeleted" | "InjectedRuleAdded" | "InjectedRuleUpdated" | "InjectedRuleRemoved";
   message: string;
 }
 
-export async function recordEvent(config: KubeConfig, log: Logger, event: PolicyEvent): Promise<void> {
+export async function recordEvent(client: KubeClient, log: Logger, event: PolicyEvent): Promise<void> {
   const now = new Date().toISOString();
   try {
-    await postJson(config, `/api/v1/namespaces/${encodeURIComponent(event.namespace)}/events`, {
+    await client.create(paths.events(event.namespace), {
       apiVersion: "v1",
       kind: "Event",
       metadata: { generateName: `${event.policy}.`, namespace: event.namespace },

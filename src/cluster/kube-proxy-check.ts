@@ -1,17 +1,16 @@
 // At start-up: does the live kube-proxy config turn masqueradeAll on? Logged once, exported as a gauge.
-import { ApiException, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { ConfigMapSchema } from "../kube-objects.ts";
 import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE, masqueradeAllModes } from "../rules/kubeproxy.ts";
 import type { Metrics } from "../server/metrics.ts";
+import { paths, statusOf, type KubeClient } from "./kube-client.ts";
 
-export async function checkKubeProxy(config: KubeConfig, log: Logger, metrics: Metrics): Promise<void> {
+export async function checkKubeProxy(client: KubeClient, log: Logger, metrics: Metrics): Promise<void> {
   let data: Record<string, string> | undefined;
   try {
-    const configMap = await config.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: KUBE_PROXY_CONFIGMAP, namespace: KUBE_PROXY_NAMESPACE });
-    data = configMap.data;
+    data = (await client.get(paths.configMap(KUBE_PROXY_NAMESPACE, KUBE_PROXY_CONFIGMAP), ConfigMapSchema)).data;
   } catch (error) {
-    const status = error instanceof ApiException ? error.code : undefined;
-    log.info({ status }, "kube-proxy ConfigMap not readable; masqueradeAll not checked (clusters without kube-proxy have none)");
+    log.info({ status: statusOf(error) }, "kube-proxy ConfigMap not readable; masqueradeAll not checked (clusters without kube-proxy have none)");
     return;
   }
   const result = masqueradeAllModes(data?.["config.conf"] ?? "");

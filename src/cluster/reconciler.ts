@@ -1,14 +1,20 @@
-// The isolation reconciler: an isolated namespace gets the managed policy `netfence-isolation`
-// (server-side apply: idempotent, and safe with several replicas applying the same object); a
-// namespace that is no longer isolated loses every managed policy, and nothing else.
-// Work is queued per namespace, retried with backoff, and everything is re-checked on a resync timer.
-import { ApiException, NetworkingV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+// The isolation reconciler: keeps every namespace as `planNamespace` says it should be. It watches
+// Namespaces and NetworkPolicies (through the two caches), so drift is repaired within a debounce
+// of the change that caused it: a deleted or edited `netfence-isolation` is restored by server-side
+// apply (idempotent, and safe with several writers), an injected rule that is missing or stale is
+// patched in, and when isolation is turned off the managed policies are deleted and the injected
+// rule and annotation are removed from the team's policies. Writes go through a token bucket, so
+// that a config change that touches every policy of the cluster is spread over time; a full resync
+// on a timer catches anything missed. Work is serialised, retried per namespace with backoff.
 import type { Logger } from "pino";
+import { INJECTED_ANNOTATION, normalizeNamespaces } from "../mutate/inject-allowed-ingress.ts";
 import type { Metrics } from "../server/metrics.ts";
-import { ISOLATION_POLICY_NAME, MANAGED_SELECTOR, isolationPolicy } from "./managed-policy.ts";
-import { normalizeNamespaces } from "../mutate/inject-allowed-ingress.ts";
-import { recordEvent } from "./events.ts";
+import { recordEvent, type PolicyEvent } from "./events.ts";
+import { paths, statusOf, type KubeClient } from "./kube-client.ts";
+import { ISOLATION_POLICY_NAME } from "./managed-policy.ts";
 import type { NamespaceCache } from "./namespace-cache.ts";
+import type { PolicyCache } from "./policy-cache.ts";
+import { planNamespace, type Repair } from "./reconcile-plan.ts";
 
 export const FIELD_MANAGER = "netfence";
 
@@ -19,140 +25,269 @@ export interface ReconcilerOptions {
   log: Logger;
   metrics: Metrics;
   resyncMs: number;
+  /** Changes to one namespace within this window are repaired together. */
+  debounceMs?: number;
+  /** Upper bound of API writes per second (and the burst allowed at once). */
+  writesPerSecond: number;
   retryMs?: { initial: number; max: number };
+  now?: () => number;
 }
 
-const statusOf = (error: unknown) => (error instanceof ApiException ? error.code : undefined);
-
 export class Reconciler {
-  private readonly networking: NetworkingV1Api;
-  private readonly queue = new Set<string>();
-  private readonly retries = new Map<string, number>();
-  private running = false;
-  private stopped = false;
-  private resyncTimer: NodeJS.Timeout | undefined;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private idleWaiters: (() => void)[] = [];
-  private readonly cache: NamespaceCache;
+  private readonly client: KubeClient;
+  private readonly namespaces: NamespaceCache;
+  private readonly policies: PolicyCache;
   private readonly options: ReconcilerOptions;
-  private readonly config: KubeConfig;
+  private readonly queue = new Set<string>();
+  private readonly debounced = new Map<string, NodeJS.Timeout>();
+  private readonly retries = new Map<string, number>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Unrepaired drift per namespace: policy name -> when it was first seen. */
+  private readonly drift = new Map<string, Map<string, number>>();
+  /** Namespaces whose managed policy was deleted while isolated: its re-creation is a restore. */
+  private readonly deletedWhileIsolated = new Set<string>();
+  private readonly bucket: TokenBucket;
+  private active = false;
+  private draining = false;
+  private generation = 0;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private idleWaiters: (() => void)[] = [];
 
-  constructor(config: KubeConfig, cache: NamespaceCache, options: ReconcilerOptions) {
-    this.config = config;
-    this.cache = cache;
+  constructor(client: KubeClient, namespaces: NamespaceCache, policies: PolicyCache, options: ReconcilerOptions) {
+    this.client = client;
+    this.namespaces = namespaces;
+    this.policies = policies;
     this.options = options;
-    this.networking = config.makeApiClient(NetworkingV1Api);
-    cache.onChange((name) => this.enqueue(name));
+    this.bucket = new TokenBucket(options.writesPerSecond, this.now);
+    namespaces.onChange((name) => this.schedule(name));
+    policies.onChange((namespace, name, record, previous) => {
+      if (record === undefined && previous?.managed === true && name === ISOLATION_POLICY_NAME && this.options.isIsolated(namespace)) this.deletedWhileIsolated.add(namespace);
+      this.schedule(namespace);
+    });
+    options.metrics.setOldestDriftSource(() => this.oldestDrift());
   }
 
-  start(): void {
+  private readonly now = () => (this.options.now ?? Date.now)();
+
+  /** Starts reconciling once both caches have synced; a reconciler may be stopped and started again (leadership). */
+  async start(): Promise<void> {
+    if (this.active) return;
+    this.active = true;
+    const generation = ++this.generation;
+    await Promise.all([this.namespaces.whenSynced(), this.policies.whenSynced()]);
+    if (!this.active || generation !== this.generation) return;
     this.resyncAll();
     this.resyncTimer = setInterval(() => this.resyncAll(), this.options.resyncMs);
   }
 
   stop(): void {
-    this.stopped = true;
+    this.active = false;
     clearInterval(this.resyncTimer);
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    this.resyncTimer = undefined;
+    for (const timer of [...this.debounced.values(), ...this.retryTimers]) clearTimeout(timer);
+    this.debounced.clear();
+    this.retryTimers.clear();
+    this.retries.clear();
     this.queue.clear();
+    this.bucket.cancel();
+    if (!this.draining) this.notifyIdle();
   }
 
-  /** Resolves once the queue is empty, or the reconciler stopped and its last call returned. */
+  /** Resolves once nothing is queued, debounced or running (or the reconciler stopped). */
   idle(): Promise<void> {
-    if (!this.running && (this.queue.size === 0 || this.stopped)) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private isIdle() {
+    return !this.draining && (!this.active || (this.queue.size === 0 && this.debounced.size === 0));
+  }
+
+  private notifyIdle() {
+    if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
   private resyncAll() {
-    for (const state of this.cache.all()) this.enqueue(state.name);
+    for (const state of this.namespaces.all()) this.enqueue(state.name);
+  }
+
+  /** A change seen in a cache: note the drift now (for the metrics), repair it after the debounce. */
+  private schedule(namespace: string) {
+    if (!this.active || this.resyncTimer === undefined) return;
+    this.observe(namespace);
+    if (this.debounced.has(namespace)) return;
+    const timer = setTimeout(() => {
+      this.debounced.delete(namespace);
+      this.enqueue(namespace);
+    }, this.options.debounceMs ?? 200);
+    this.debounced.set(namespace, timer);
   }
 
   private enqueue(namespace: string) {
-    if (this.stopped) return;
+    if (!this.active) return;
     this.queue.add(namespace);
-    if (!this.running) void this.drain();
+    if (!this.draining) void this.drain();
+  }
+
+  private plan(namespace: string): Repair[] {
+    // A namespace that no longer exists has nothing left to reconcile.
+    if (this.namespaces.get(namespace) === undefined) return [];
+    return planNamespace({
+      namespace,
+      isolated: this.options.isIsolated(namespace),
+      policies: this.policies.inNamespace(namespace),
+      allowedIngressNamespaces: this.options.allowedIngressNamespaces,
+    });
+  }
+
+  private observe(namespace: string): Repair[] {
+    const repairs = this.plan(namespace);
+    const previous = this.drift.get(namespace);
+    const current = new Map<string, number>();
+    for (const repair of repairs) current.set(repair.name, previous?.get(repair.name) ?? this.now());
+    if (current.size > 0) this.drift.set(namespace, current);
+    else this.drift.delete(namespace);
+    this.updatePending();
+    return repairs;
+  }
+
+  private repaired(namespace: string, name: string) {
+    const entries = this.drift.get(namespace);
+    entries?.delete(name);
+    if (entries?.size === 0) this.drift.delete(namespace);
+    this.updatePending();
+  }
+
+  private updatePending() {
+    let pending = 0;
+    for (const entries of this.drift.values()) pending += entries.size;
+    this.options.metrics.reconcilePending.set(pending);
+  }
+
+  private oldestDrift(): number | undefined {
+    let oldest: number | undefined;
+    for (const entries of this.drift.values()) for (const since of entries.values()) if (oldest === undefined || since < oldest) oldest = since;
+    return oldest === undefined ? undefined : (this.now() - oldest) / 1000;
   }
 
   private async drain() {
-    this.running = true;
-    while (this.queue.size > 0 && !this.stopped) {
+    this.draining = true;
+    while (this.queue.size > 0 && this.active) {
       const namespace = this.queue.values().next().value as string;
       this.queue.delete(namespace);
       try {
-        await this.reconcile(namespace);
+        for (const repair of this.observe(namespace)) {
+          if (!(await this.bucket.take()) || !this.active) break;
+          await this.execute(repair);
+          this.repaired(namespace, repair.name);
+        }
         this.retries.delete(namespace);
       } catch (error) {
         this.retryLater(namespace, error);
       }
     }
-    this.running = false;
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    this.draining = false;
+    this.notifyIdle();
   }
 
   private retryLater(namespace: string, error: unknown) {
-    if (this.stopped) return;
+    if (!this.active) return;
     const { initial, max } = this.options.retryMs ?? { initial: 1000, max: 60_000 };
     const delay = Math.min(this.retries.get(namespace) ?? initial, max);
     this.retries.set(namespace, delay * 2);
     this.options.log.warn({ namespace, status: statusOf(error), err: { message: (error as Error).message?.split("\n")[0] }, retryInMs: delay }, "reconcile failed; will retry");
     const timer = setTimeout(() => {
-      this.timers.delete(timer);
+      this.retryTimers.delete(timer);
       this.enqueue(namespace);
     }, delay);
-    this.timers.add(timer);
+    this.retryTimers.add(timer);
   }
 
-  private async reconcile(namespace: string) {
-    // A namespace that no longer exists has nothing left to reconcile.
-    if (this.cache.get(namespace) === undefined) return;
-    if (this.options.isIsolated(namespace)) await this.applyIsolation(namespace);
-    else await this.removeManaged(namespace);
-  }
-
-  private async applyIsolation(namespace: string) {
-    const desired = isolationPolicy(namespace, this.options.allowedIngressNamespaces);
-    let status: number;
+  private async execute(repair: Repair) {
+    const { namespace, name } = repair;
+    const path = paths.networkPolicy(namespace, name);
+    const { metrics, log } = this.options;
+    const action = repair.action;
+    let event: PolicyEvent | undefined;
+    let reason: string = repair.reason;
     try {
-      // The patch body goes out as plain JSON. (KubernetesObjectApi would run it through the typed
-      // serializer, which expects client-node's `_from` for `from` and silently drops our peers.)
-      const response = await this.networking.patchNamespacedNetworkPolicyWithHttpInfo(
-        { name: desired.metadata!.name!, namespace, body: desired, fieldManager: FIELD_MANAGER, force: true },
-        setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
-      );
-      status = response.httpStatusCode;
+      if (repair.action === "apply") {
+        const { created } = await this.client.apply(path, repair.policy, FIELD_MANAGER);
+        // Applied over an object the cache had not seen yet: nothing was missing after all.
+        if (repair.reason === "isolation-policy-missing" && !created) return;
+        const allowed = normalizeNamespaces(this.options.allowedIngressNamespaces).join(", ") || "no other namespace";
+        if (repair.reason === "isolation-policy-edited") {
+          event = { namespace, policy: name, reason: "IsolationPolicyRestored", message: `${name} had been changed; restored: ingress only from this namespace and ${allowed}` };
+        } else if (this.deletedWhileIsolated.delete(namespace)) {
+          reason = "isolation-policy-deleted";
+          event = { namespace, policy: name, reason: "IsolationPolicyRestored", message: `${name} had been deleted; restored: ingress only from this namespace and ${allowed}` };
+        } else {
+          reason = "isolation-on";
+          event = { namespace, policy: name, reason: "IsolationPolicyCreated", message: `namespace isolation is on: ingress only from this namespace and ${allowed}` };
+        }
+      } else if (repair.action === "delete") {
+        await this.client.delete(path);
+        event = { namespace, policy: name, reason: "IsolationPolicyDeleted", message: "namespace isolation is off: managed NetworkPolicy deleted" };
+      } else {
+        await this.client.mergePatch(path, repair.patch, FIELD_MANAGER);
+        const list = repair.patch.metadata.annotations[INJECTED_ANNOTATION];
+        event =
+          repair.reason === "injection-reverted"
+            ? { namespace, policy: name, reason: "InjectedRuleRemoved", message: "namespace isolation is off: the injected allowedIngressNamespaces rule and its annotation were removed" }
+            : { namespace, policy: name, reason: repair.reason === "injection-missing" ? "InjectedRuleAdded" : "InjectedRuleUpdated", message: `ingress from allowedIngressNamespaces injected: ${list?.replaceAll(",", ", ")}` };
+      }
     } catch (error) {
-      this.options.metrics.reconcileActions.inc({ action: "apply", result: "error" });
+      // Gone already: nothing to repair (the watch will tell us if it comes back).
+      if (statusOf(error) === 404 && action !== "apply") return;
+      metrics.reconcileActions.inc({ action, result: "error" });
       throw error;
     }
-    this.options.metrics.reconcileActions.inc({ action: "apply", result: "success" });
-    // Server-side apply answers 201 when it created the object: the moment worth an Event.
-    if (status === 201) {
-      this.options.log.info({ namespace, policy: ISOLATION_POLICY_NAME }, "isolation turned on: managed policy created");
-      await recordEvent(this.config, this.options.log, {
-        namespace,
-        policy: ISOLATION_POLICY_NAME,
-        reason: "IsolationPolicyCreated",
-        message: `namespace isolation is on: ingress only from this namespace and ${normalizeNamespaces(this.options.allowedIngressNamespaces).join(", ") || "no other namespace"}`,
+    metrics.reconcileActions.inc({ action, result: "success" });
+    metrics.reconcileRepairs.inc({ reason });
+    log.info({ namespace, policy: name, reason }, event.message);
+    await recordEvent(this.client, log, event);
+  }
+}
+
+/** At most `rate` writes per second, `rate` of them at once; `take` waits for a token. */
+class TokenBucket {
+  private tokens: number;
+  private last: number;
+  private waiting: { timer: NodeJS.Timeout; resolve: (ok: boolean) => void } | undefined;
+  private readonly rate: number;
+  private readonly now: () => number;
+
+  constructor(rate: number, now: () => number) {
+    this.rate = rate;
+    this.now = now;
+    this.tokens = rate;
+    this.last = now();
+  }
+
+  async take(): Promise<boolean> {
+    for (;;) {
+      const now = this.now();
+      this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
+      this.last = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return true;
+      }
+      const ok = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          this.waiting = undefined;
+          resolve(true);
+        }, Math.ceil(((1 - this.tokens) / this.rate) * 1000));
+        this.waiting = { timer, resolve };
       });
+      if (!ok) return false;
     }
   }
 
-  private async removeManaged(namespace: string) {
-    const managed = await this.networking.listNamespacedNetworkPolicy({ namespace, labelSelector: MANAGED_SELECTOR });
-    for (const policy of managed.items) {
-      const name = policy.metadata?.name;
-      if (name === undefined) continue;
-      try {
-        await this.networking.deleteNamespacedNetworkPolicy({ name, namespace });
-      } catch (error) {
-        if (statusOf(error) === 404) continue;
-        this.options.metrics.reconcileActions.inc({ action: "delete", result: "error" });
-        throw error;
-      }
-      this.options.metrics.reconcileActions.inc({ action: "delete", result: "success" });
-      this.options.log.info({ namespace, policy: name }, "isolation turned off: managed policy deleted");
-      await recordEvent(this.config, this.options.log, { namespace, policy: name, reason: "IsolationPolicyDeleted", message: "namespace isolation is off: managed NetworkPolicy deleted" });
-    }
+  cancel() {
+    if (this.waiting === undefined) return;
+    clearTimeout(this.waiting.timer);
+    this.waiting.resolve(false);
+    this.waiting = undefined;
   }
 }

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 
 export function createMetrics(options: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
+  let oldestDriftSeconds: () => number | undefined = () => undefined;
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "netfence_" });
   return {
     registry,
@@ -60,15 +61,53 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     }),
     informerRestarts: new Counter({
       name: "netfence_informer_restarts_total",
-      help: "Namespace watch restarts after an error or a closed connection.",
+      help: "Watch restarts (namespace and NetworkPolicy caches) after an error or a closed connection.",
       registers: [registry],
     }),
     reconcileActions: new Counter({
       name: "netfence_reconcile_actions_total",
-      help: "Reconciler actions on managed NetworkPolicies, by action and result.",
+      help: "Reconciler writes to NetworkPolicies (apply, delete, patch), by action and result.",
       labelNames: ["action", "result"] as const,
       registers: [registry],
     }),
+    policyCacheSynced: new Gauge({
+      name: "netfence_networkpolicy_cache_synced",
+      help: "1 once the NetworkPolicy cache has listed all policies and its watch is healthy.",
+      registers: [registry],
+    }),
+    policyCacheSize: new Gauge({
+      name: "netfence_networkpolicy_cache_policies",
+      help: "NetworkPolicies in the cache.",
+      registers: [registry],
+    }),
+    reconcileRepairs: new Counter({
+      name: "netfence_reconcile_repairs_total",
+      help: "Changes the reconciler made, by reason: isolation-on, isolation-off, isolation-policy-deleted, isolation-policy-edited, injection-missing, injection-stale, injection-reverted.",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    reconcilePending: new Gauge({
+      name: "netfence_reconcile_pending",
+      help: "NetworkPolicies that differ from what isolation requires and are waiting for the reconciler (debounce, write rate limit, retries).",
+      registers: [registry],
+    }),
+    reconcileOldestDrift: new Gauge({
+      name: "netfence_reconcile_oldest_drift_seconds",
+      help: "Age of the oldest drift the reconciler has seen and not yet repaired; 0 when there is none.",
+      registers: [registry],
+      collect() {
+        this.set(oldestDriftSeconds() ?? 0);
+      },
+    }),
+    leader: new Gauge({
+      name: "netfence_leader",
+      help: "1 while this replica holds the leader Lease and runs the reconciler, 0 otherwise.",
+      registers: [registry],
+    }),
+    /** The reconciler tells the oldest-drift gauge where to read its age. */
+    setOldestDriftSource(source: () => number | undefined) {
+      oldestDriftSeconds = source;
+    },
   };
 }
 

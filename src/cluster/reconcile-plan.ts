@@ -1,0 +1,93 @@
+// What the reconciler must change in one namespace, decided by a pure function over the cached
+// records, so that every case is a table row in a unit test:
+// - isolated: the managed policy `netfence-isolation` exists exactly as netfence writes it, and every
+//   other policy carries the allowedIngressNamespaces rule the mutating webhook would inject (the
+//   webhook injects on write; this catches policies written while netfence was down or before the
+//   namespace was isolated, and changes of the config);
+// - not isolated: no managed policy is left, and every policy the webhook injected into is back to
+//   what its team wrote: exactly the injected rule and the annotation are removed, nothing else.
+import { isDeepStrictEqual } from "node:util";
+import { asJson } from "../json.ts";
+import type { NetworkPolicy, NetworkPolicyIngressRule } from "../kube-objects.ts";
+import { INJECTED_ANNOTATION, injectAllowedIngress } from "../mutate/inject-allowed-ingress.ts";
+import { ISOLATION_POLICY_NAME, isolationPolicy } from "./managed-policy.ts";
+import type { PolicyRecord } from "./policy-cache.ts";
+
+export type RepairReason =
+  /** The managed policy does not exist in an isolated namespace. */
+  | "isolation-policy-missing"
+  /** The managed policy exists but differs from what netfence writes. */
+  | "isolation-policy-edited"
+  /** A managed policy is left in a namespace that is not isolated. */
+  | "isolation-off"
+  /** A policy in an isolated namespace lacks the injected rule. */
+  | "injection-missing"
+  /** A policy in an isolated namespace carries the rule for another list of namespaces. */
+  | "injection-stale"
+  /** A policy in a namespace that is not isolated still carries the injected rule or annotation. */
+  | "injection-reverted";
+
+export type Repair =
+  | { action: "apply"; namespace: string; name: string; reason: "isolation-policy-missing" | "isolation-policy-edited"; policy: NetworkPolicy }
+  | { action: "delete"; namespace: string; name: string; reason: "isolation-off" }
+  | {
+      action: "patch";
+      namespace: string;
+      name: string;
+      reason: "injection-missing" | "injection-stale" | "injection-reverted";
+      /** A JSON merge patch, conditional on the version it was computed from. */
+      patch: { metadata: { resourceVersion: string; annotations: Record<string, string | null> }; spec: { ingress: NetworkPolicyIngressRule[] | null } };
+    };
+
+export interface NamespacePlanInput {
+  namespace: string;
+  isolated: boolean;
+  policies: readonly PolicyRecord[];
+  allowedIngressNamespaces: readonly string[];
+}
+
+export function planNamespace({ namespace, isolated, policies, allowedIngressNamespaces }: NamespacePlanInput): Repair[] {
+  const repairs: Repair[] = [];
+  if (isolated) {
+    const desired = isolationPolicy(namespace, allowedIngressNamespaces);
+    const current = policies.find((policy) => policy.name === ISOLATION_POLICY_NAME);
+    if (current === undefined) repairs.push({ action: "apply", namespace, name: ISOLATION_POLICY_NAME, reason: "isolation-policy-missing", policy: desired });
+    else if (!sameAsDesired(current, desired)) repairs.push({ action: "apply", namespace, name: ISOLATION_POLICY_NAME, reason: "isolation-policy-edited", policy: desired });
+  }
+  for (const policy of policies) {
+    if (policy.managed) {
+      if (!isolated) repairs.push({ action: "delete", namespace, name: policy.name, reason: "isolation-off" });
+      continue;
+    }
+    if (policy.name === ISOLATION_POLICY_NAME && isolated) continue; // its label is being restored above
+    const repair = injectionRepair(policy, isolated ? allowedIngressNamespaces : []);
+    if (repair !== undefined) repairs.push(repair);
+  }
+  return repairs;
+}
+
+function sameAsDesired(current: PolicyRecord, desired: NetworkPolicy): boolean {
+  return current.managed && current.injectedAnnotation === desired.metadata?.annotations?.[INJECTED_ANNOTATION] && isDeepStrictEqual(asJson(current.spec), asJson(desired.spec));
+}
+
+/** The same pure function as the mutating webhook; with no namespaces it removes exactly what it added. */
+function injectionRepair(record: PolicyRecord, allowed: readonly string[]): Repair | undefined {
+  const annotations = record.injectedAnnotation === undefined ? undefined : { [INJECTED_ANNOTATION]: record.injectedAnnotation };
+  const current: NetworkPolicy = { metadata: { name: record.name, namespace: record.namespace, ...(annotations ? { annotations } : {}) }, spec: record.spec };
+  const wanted = injectAllowedIngress(current, allowed);
+  if (wanted === current) return undefined;
+  const annotation = wanted.metadata?.annotations?.[INJECTED_ANNOTATION];
+  const ingress = wanted.spec.ingress ?? [];
+  const reason = allowed.length === 0 || annotation === undefined ? "injection-reverted" : record.injectedAnnotation === undefined ? "injection-missing" : "injection-stale";
+  return {
+    action: "patch",
+    namespace: record.namespace,
+    name: record.name,
+    reason,
+    patch: {
+      metadata: { resourceVersion: record.resourceVersion, annotations: { [INJECTED_ANNOTATION]: annotation ?? null } },
+      // The whole list: a merge patch replaces lists. Empty becomes absent, as the team wrote it.
+      spec: { ingress: ingress.length > 0 ? ingress : null },
+    },
+  };
+}
