@@ -2,7 +2,7 @@
 import { stringify } from "yaml";
 import { connectToCluster } from "../cluster/kubeconfig.ts";
 import { ApiError, getJson } from "../cluster/raw-api.ts";
-import { UsageError } from "../lint/command.ts";
+import { UsageError } from "../user-error.ts";
 import { allowPolicy, parsePort, parseSelector, serviceTargetPorts, type AllowRequest, type PortSpec, type ServiceTarget } from "./allow.ts";
 
 export interface AllowFlags {

@@ -2,7 +2,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ApiError, getJson, listAll } from "../cluster/raw-api.ts";
 import type { SourceDocument } from "../lint/documents.ts";
-import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../rules/kubeproxy.ts";
+import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../names.ts";
 
 const COLLECTIONS = [
   { what: "namespaces", path: "/api/v1/namespaces" },

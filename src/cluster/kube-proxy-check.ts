@@ -1,8 +1,9 @@
 // At start-up: does the live kube-proxy config turn masqueradeAll on? Logged once, exported as a gauge.
 import { ApiException, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE, masqueradeAllModes } from "../rules/kubeproxy.ts";
-import type { Metrics } from "../server/metrics.ts";
+import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../names.ts";
+import { masqueradeAllModes } from "../rules/kubeproxy.ts";
+import type { Metrics } from "../metrics.ts";
 
 export async function checkKubeProxy(config: KubeConfig, log: Logger, metrics: Metrics): Promise<void> {
   let data: Record<string, string> | undefined;

@@ -4,7 +4,7 @@
 import { CoreV1Api, makeInformer, type Informer, type KubeConfig, type V1Namespace } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { isolationOf, type Isolation } from "../isolation.ts";
-import type { Metrics } from "../server/metrics.ts";
+import type { Metrics } from "../metrics.ts";
 
 export interface NamespaceState {
   name: string;

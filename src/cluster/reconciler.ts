@@ -4,8 +4,9 @@
 // Work is queued per namespace, retried with backoff, and everything is re-checked on a resync timer.
 import { ApiException, NetworkingV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import type { Metrics } from "../server/metrics.ts";
-import { ISOLATION_POLICY_NAME, MANAGED_SELECTOR, isolationPolicy } from "./managed-policy.ts";
+import type { Metrics } from "../metrics.ts";
+import { ISOLATION_POLICY_NAME, MANAGED_SELECTOR } from "../names.ts";
+import { isolationPolicy } from "./managed-policy.ts";
 import { normalizeNamespaces } from "../mutate/inject-allowed-ingress.ts";
 import { recordEvent } from "./events.ts";
 import type { NamespaceCache } from "./namespace-cache.ts";

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import { LineCounter, parseAllDocuments, type Document } from "yaml";
 import { pathSegments } from "../field-path.ts";
+import { UserError } from "../user-error.ts";
 
 export interface SourceDocument {
   /** File path, or `-` for stdin, or `cluster` for audit. */
@@ -15,7 +16,7 @@ export interface SourceDocument {
   lineOf?: (path: string) => number | undefined;
 }
 
-export class InputError extends Error {
+export class InputError extends UserError {
   override name = "InputError";
 }
 
