@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The command line: argument parsing only; each command lives in its own module.
+// The command line: argument parsing, and the process around `serve` (signals, exit codes); each
+// command's work lives in its own module.
 // Exit codes: 0 fine, 1 denials (lint/audit), 2 usage, config or input error. Never a stack trace
 // for bad input.
 // Command modules are imported when their command runs: the Kubernetes client alone costs a second
@@ -8,17 +9,17 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import type { AllowFlags } from "./allow/command.ts";
 import { loadConfig, type Config } from "./config.ts";
 import type { OutputFormat } from "./lint/report.ts";
+import { RULES } from "./rules/registry.ts";
+import { UserError } from "./user-error.ts";
 import { VERSION } from "./version.ts";
-
-/** Errors about what the user gave us: a message and exit code 2, never a stack trace. */
-const EXPECTED_ERRORS = new Set(["ConfigError", "UsageError", "InputError", "AllowError"]);
 
 async function run(action: () => Promise<number | void> | number | void): Promise<void> {
   try {
     const code = await action();
     if (typeof code === "number") process.exitCode = code;
   } catch (error) {
-    if (error instanceof Error && EXPECTED_ERRORS.has(error.name)) {
+    // Errors about what the user gave us: a message and exit code 2, never a stack trace.
+    if (error instanceof UserError) {
       process.stderr.write(`netfence: ${error.message}\n`);
       process.exit(2);
     }
@@ -36,6 +37,11 @@ const positiveInteger = (value: string) => {
   if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError("must be a positive integer");
   return Number(value);
 };
+/** The rules and their defaults, for `--help`: from the registry, like the docs. */
+const rulesHelp = () =>
+  `\nRules (default action; change with \`rules: {ID: deny|warn|off}\` in the config file; docs/rules.md explains each):\n${RULES.rules
+    .map((rule) => `  ${rule.id.padEnd(7)}${rule.defaultAction}  ${rule.title}`)
+    .join("\n")}\n`;
 const outputOption = () => new Option("-o, --output <format>", "text, json or sarif").choices(["text", "json", "sarif"]).default("text");
 
 interface ReportFlags {
@@ -117,6 +123,7 @@ program
     "after",
     "\nExit codes: 0 no denials, 1 denials (or warnings with --strict), 2 usage or input error.\n\nExamples:\n  netfence lint k8s/\n  helm template charts/app | netfence lint -\n  netfence lint --isolated-namespace team-a -o sarif k8s/ > netfence.sarif\n",
   )
+  .addHelpText("after", rulesHelp)
   .action((paths: string[], flags: ReportFlags) =>
     run(async () => {
       const { lintCommand } = await import("./lint/command.ts");

@@ -5,8 +5,9 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { parseCidr, type Cidr } from "./rules/cidr.ts";
-import { RULE_IDS, isRuleId, type RuleId } from "./rules/catalogue.ts";
 import { isNamespaceName } from "./rules/label-syntax.ts";
+import { RULES, ruleActionsSchema } from "./rules/registry.ts";
+import { UserError } from "./user-error.ts";
 
 const namespaceName = z.string().refine(isNamespaceName, { error: "must be a namespace name (a DNS-1123 label)" });
 
@@ -17,11 +18,6 @@ const cidr = z.string().transform((text, ctx): Cidr => {
   else return parsed.cidr;
   return z.NEVER;
 });
-
-const ruleActions = z.record(
-  z.string().refine(isRuleId, { error: `unknown rule ID; known: ${RULE_IDS.join(", ")}` }),
-  z.enum(["deny", "warn", "off"]),
-) as unknown as z.ZodType<Partial<Record<RuleId, "deny" | "warn" | "off">>>;
 
 export const ConfigSchema = z.strictObject({
   listen: z
@@ -46,7 +42,7 @@ export const ConfigSchema = z.strictObject({
   isolatedNamespaces: z.array(namespaceName).default([]),
   podCIDRs: z.array(cidr).default([]),
   services: z.strictObject({ emptySelector: z.enum(["isolated", "all", "off"]).default("isolated") }).prefault({}),
-  rules: ruleActions.default({}),
+  rules: ruleActionsSchema(RULES).default({}),
   reconcile: z.boolean().default(true),
   /** How often the reconciler re-checks every namespace, catching up on anything it missed. */
   resyncSeconds: z.number().positive().default(300),
@@ -77,7 +73,7 @@ export const ConfigSchema = z.strictObject({
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   override name = "ConfigError";
   readonly problems: string[];
   constructor(source: string, problems: string[]) {

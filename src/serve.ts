@@ -2,14 +2,15 @@
 // and shuts down gracefully. Everything it starts is stopped by the returned `close`.
 import { resolve } from "node:path";
 import pino, { type Logger } from "pino";
-import { admissionPolicy, isolationPredicate } from "./admission/policy.ts";
+import { admissionPolicy } from "./admission/policy.ts";
+import { isolationPredicate } from "./isolation.ts";
 import type { Config } from "./config.ts";
 import { connectToCluster, type ClusterConnection } from "./cluster/kubeconfig.ts";
 import type { NamespaceCache } from "./cluster/namespace-cache.ts";
 import { buildApp, TLS_MIN_VERSION } from "./server/app.ts";
-import type { Metrics } from "./server/metrics.ts";
+import type { Metrics } from "./metrics.ts";
 import { ensureDevCertificates } from "./server/certificates.ts";
-import { createMetrics } from "./server/metrics.ts";
+import { createMetrics } from "./metrics.ts";
 import { describeCertificate, readCertificate, watchCertificate, type CertificateFiles } from "./server/tls.ts";
 
 export interface ServeOptions {

@@ -98,6 +98,7 @@ t.test("help and version", async (t) => {
   t.equal(help.code, 0);
   for (const command of ["serve", "lint", "audit", "allow", "version"]) t.match(help.stdout, command);
   t.match(netfence(["lint", "--help"]).stdout, /Examples:\n\s+netfence lint k8s\//);
+  t.match(netfence(["lint", "--help"]).stdout, /Rules \(default action.*\n  NP001  deny  malformed NetworkPolicy[^\n]*\n[\s\S]*\n  NS001  warn  the legacy annotation/, "lint --help lists the rule registry");
   t.match(netfence(["version"]).stdout, /^netfence \d+\.\d+\.\d+/);
   t.equal(netfence(["nonsense"]).code, 2);
   t.equal(netfence(["audit", "--page-size", "abc"]).code, 2, "a bad number is a usage error");

@@ -1,12 +1,11 @@
 // What /validate and /mutate decide for one request. Pure apart from the namespace view it is given.
 import fastJsonPatch from "fast-json-patch";
 import { asJson } from "../json.ts";
-import { NetworkPolicySchema } from "../kube-objects.ts";
-import { injectAllowedIngress } from "../mutate/inject-allowed-ingress.ts";
+import { kindEntry, type KindName } from "../kinds.ts";
 import type { RuleContext } from "../rules/context.ts";
-import { evaluate, subjectKind, type RuleActions } from "../rules/index.ts";
+import { evaluate, type RuleActions } from "../rules/index.ts";
+import { buildAdmissionResponse, decisionOf, type AdmissionResponseReview, type Decision, type Verdict } from "./response.ts";
 import type { AdmissionRequest } from "./review.ts";
-import type { Verdict } from "./response.ts";
 
 export interface AdmissionPolicy {
   actions: RuleActions;
@@ -14,14 +13,36 @@ export interface AdmissionPolicy {
   contextFor(namespace: string | undefined): RuleContext;
 }
 
+export type Webhook = "validate" | "mutate";
+
+/** A request answered: the verdict, what it was about and what was decided, and the wire response. */
+export interface Admission {
+  /** The kind as netfence knows it; `other` for any kind it leaves alone. */
+  kind: KindName | "other";
+  verdict: Verdict;
+  decision: Decision;
+  review: AdmissionResponseReview;
+}
+
 const NOTHING: Verdict = { findings: [] };
 
-export function validateRequest(request: AdmissionRequest, policy: AdmissionPolicy): Verdict {
-  const kind = subjectKind(request.group, request.kind);
-  if (kind === undefined || request.operation === "DELETE" || request.operation === "CONNECT") return NOTHING;
+type Entry = ReturnType<typeof kindEntry>;
+
+/** The kind is resolved once, here; the route reads kind and decision from the answer. */
+export function admit(webhook: Webhook, request: AdmissionRequest, policy: AdmissionPolicy): Admission {
+  const entry = kindEntry(request.group, request.kind);
+  const verdict = webhook === "validate" ? validate(entry, request, policy) : mutate(entry, request, policy);
+  return { kind: entry?.kind ?? "other", verdict, decision: decisionOf(verdict), review: buildAdmissionResponse(request.uid, verdict) };
+}
+
+export const validateRequest = (request: AdmissionRequest, policy: AdmissionPolicy): Verdict => validate(kindEntry(request.group, request.kind), request, policy);
+export const mutateRequest = (request: AdmissionRequest, policy: AdmissionPolicy): Verdict => mutate(kindEntry(request.group, request.kind), request, policy);
+
+function validate(entry: Entry, request: AdmissionRequest, policy: AdmissionPolicy): Verdict {
+  if (entry === undefined || request.operation === "DELETE" || request.operation === "CONNECT") return NOTHING;
   const findings = evaluate(
     {
-      kind,
+      kind: entry.kind,
       namespace: request.namespace,
       name: request.name,
       object: request.object,
@@ -33,16 +54,10 @@ export function validateRequest(request: AdmissionRequest, policy: AdmissionPoli
   return { findings };
 }
 
-export function mutateRequest(request: AdmissionRequest, policy: AdmissionPolicy): Verdict {
-  if (request.operation !== "CREATE" && request.operation !== "UPDATE") return NOTHING;
-  if (subjectKind(request.group, request.kind) !== "NetworkPolicy") return NOTHING;
-  const context = policy.contextFor(request.namespace);
-  if (!context.namespaceIsolated) return NOTHING;
-  const parsed = NetworkPolicySchema.safeParse(request.object);
-  // A malformed policy is left alone here; /validate explains what is wrong with it.
-  if (!parsed.success) return NOTHING;
-  const mutated = injectAllowedIngress(parsed.data, context.allowedIngressNamespaces);
-  if (mutated === parsed.data) return NOTHING;
+function mutate(entry: Entry, request: AdmissionRequest, policy: AdmissionPolicy): Verdict {
+  if (request.operation !== "CREATE" && request.operation !== "UPDATE" || entry?.mutate === undefined) return NOTHING;
+  const mutated = entry.mutate(request.object, policy.contextFor(request.namespace));
+  if (mutated === request.object) return NOTHING;
   // The diff is taken from the object exactly as the apiserver sent it, so that every operation
   // applies to it (a member sent as null is dropped, which is what Kubernetes stores anyway).
   const patch = fastJsonPatch.compare(asJson(request.object) as object, asJson(mutated) as object);

@@ -1,11 +1,15 @@
 // The one place an outcome becomes an AdmissionReview response.
 //
-// | outcome                    | allowed | status                    | warnings            | patch            |
-// |----------------------------|---------|---------------------------|---------------------|------------------|
-// | no findings, no patch      | true    | -                         | -                   | -                |
-// | only warn findings         | true    | -                         | one per finding     | -                |
-// | a deny finding             | false   | 403, every deny in message| the warn findings   | never            |
-// | mutation (mutate endpoint) | true    | -                         | -                   | base64 JSONPatch |
+// | outcome                    | decision | HTTP | allowed | status                    | warnings          | patch            |
+// |----------------------------|----------|------|---------|---------------------------|-------------------|------------------|
+// | no findings, no patch      | allowed  | 200  | true    | -                         | -                 | -                |
+// | only warn findings         | warned   | 200  | true    | -                         | one per finding   | -                |
+// | a deny finding             | denied   | 200  | false   | 403, every deny in message| the warn findings | never            |
+// | mutation (mutate endpoint) | patched  | 200  | true    | -                         | -                 | base64 JSONPatch |
+// | body not an AdmissionReview| -        | 400  | (no review: `{error, code}`, see server/errors.ts)                            |
+// | body over the size limit   | -        | 413  | (no review: `{error, code}`)                                                  |
+// | wrong content type         | -        | 415  | (no review: `{error, code}`)                                                  |
+// | a bug in netfence          | -        | 500  | (no review: `{error, code}`, logged, never a stack)                           |
 //
 // Warnings start with the rule ID, hold no newline and stay within 120 characters: the apiserver cuts
 // a warning at 256, drops one holding a newline, and drops everything past 4,096 in total.
@@ -15,6 +19,15 @@ import type { Finding } from "../rules/finding.ts";
 export interface Verdict {
   findings: readonly Finding[];
   patch?: readonly Operation[];
+}
+
+export type Decision = "allowed" | "warned" | "denied" | "patched";
+
+/** The decision column of the table above; a validating answer never carries a patch. */
+export function decisionOf(verdict: Verdict): Decision {
+  if (verdict.findings.some((f) => f.action === "deny")) return "denied";
+  if (verdict.patch !== undefined && verdict.patch.length > 0) return "patched";
+  return verdict.findings.length > 0 ? "warned" : "allowed";
 }
 
 export interface AdmissionResponseReview {

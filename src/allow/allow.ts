@@ -3,14 +3,14 @@
 // Pure: the Service, when needed, is read by the caller.
 import { createHash } from "node:crypto";
 import type { NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort } from "../kube-objects.ts";
-import { MANAGED_BY, MANAGED_BY_LABEL } from "../cluster/managed-policy.ts";
-import { NAMESPACE_NAME_LABEL } from "../mutate/inject-allowed-ingress.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL, NAMESPACE_NAME_LABEL } from "../names.ts";
 import { parseCidr } from "../rules/cidr.ts";
 import { isDNS1123Subdomain, isNamespaceName, labelValueProblems, qualifiedNameProblems } from "../rules/label-syntax.ts";
 import { portNameProblem } from "../rules/ports.ts";
 import { EMPTY_SELECTOR_MESSAGE } from "../rules/service.ts";
+import { UserError } from "../user-error.ts";
 
-export class AllowError extends Error {
+export class AllowError extends UserError {
   override name = "AllowError";
 }
 

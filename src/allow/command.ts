@@ -5,7 +5,7 @@ import { stringify } from "yaml";
 import { connectToCluster } from "../cluster/kubeconfig.ts";
 import { httpKubeClient, paths, statusOf } from "../cluster/kube-client.ts";
 import { ServiceSchema } from "../kube-objects.ts";
-import { UsageError } from "../lint/command.ts";
+import { UsageError } from "../user-error.ts";
 import { allowPolicy, parsePort, parseProtocol, parseSelector, serviceTargetPorts, type AllowRequest, type PortSpec, type ServiceTarget } from "./allow.ts";
 
 export interface AllowFlags {

@@ -2,7 +2,7 @@
 import { ConfigMapSchema } from "../kube-objects.ts";
 import { paths, statusOf, type KubeClient } from "../cluster/kube-client.ts";
 import type { SourceDocument } from "../lint/documents.ts";
-import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../rules/kubeproxy.ts";
+import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../names.ts";
 
 const COLLECTIONS = [
   { what: "namespaces", path: paths.namespaces },

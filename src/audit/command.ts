@@ -1,7 +1,8 @@
 // `netfence audit`: the linter's report over a live cluster's objects.
 import { httpKubeClient } from "../cluster/kube-client.ts";
 import { connectToCluster } from "../cluster/kubeconfig.ts";
-import { report, UsageError, type ReportOptions } from "../lint/command.ts";
+import { report, type ReportOptions } from "../lint/command.ts";
+import { UsageError } from "../user-error.ts";
 import { clusterDocuments } from "./audit.ts";
 
 export async function auditCommand(options: ReportOptions & { kubeconfig?: string; pageSize: number }): Promise<number> {

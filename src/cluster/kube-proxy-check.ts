@@ -1,8 +1,9 @@
 // At start-up: does the live kube-proxy config turn masqueradeAll on? Logged once, exported as a gauge.
 import type { Logger } from "pino";
 import { ConfigMapSchema } from "../kube-objects.ts";
-import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE, masqueradeAllModes } from "../rules/kubeproxy.ts";
-import type { Metrics } from "../server/metrics.ts";
+import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../names.ts";
+import { masqueradeAllModes } from "../rules/kubeproxy.ts";
+import type { Metrics } from "../metrics.ts";
 import { paths, statusOf, type KubeClient } from "./kube-client.ts";
 
 export async function checkKubeProxy(client: KubeClient, log: Logger, metrics: Metrics): Promise<void> {

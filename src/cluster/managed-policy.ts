@@ -3,11 +3,7 @@
 // the webhook finds nothing to change when it sees this policy).
 import type { NetworkPolicy } from "../kube-objects.ts";
 import { injectAllowedIngress } from "../mutate/inject-allowed-ingress.ts";
-
-export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-export const MANAGED_BY = "netfence";
-export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
-export const ISOLATION_POLICY_NAME = "netfence-isolation";
+import { ISOLATION_POLICY_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../names.ts";
 
 export function isolationPolicy(namespace: string, allowedIngressNamespaces: readonly string[]): NetworkPolicy {
   const base: NetworkPolicy = {

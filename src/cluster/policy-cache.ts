@@ -4,10 +4,9 @@
 // warnings), so it keeps the whole spec and nothing of the metadata it does not use.
 import type { Logger } from "pino";
 import { NetworkPolicySchema, type NetworkPolicy, type NetworkPolicySpecSchema } from "../kube-objects.ts";
-import { INJECTED_ANNOTATION } from "../mutate/inject-allowed-ingress.ts";
-import type { Metrics } from "../server/metrics.ts";
+import { INJECTED_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL } from "../names.ts";
+import type { Metrics } from "../metrics.ts";
 import { paths, type KubeClient } from "./kube-client.ts";
-import { MANAGED_BY, MANAGED_BY_LABEL } from "./managed-policy.ts";
 import { WatchCache } from "./watch-cache.ts";
 import type { z } from "zod";
 

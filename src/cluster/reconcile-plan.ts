@@ -9,8 +9,9 @@
 import { isDeepStrictEqual } from "node:util";
 import { asJson } from "../json.ts";
 import type { NetworkPolicy, NetworkPolicyIngressRule } from "../kube-objects.ts";
-import { INJECTED_ANNOTATION, injectAllowedIngress } from "../mutate/inject-allowed-ingress.ts";
-import { ISOLATION_POLICY_NAME, isolationPolicy } from "./managed-policy.ts";
+import { injectAllowedIngress } from "../mutate/inject-allowed-ingress.ts";
+import { INJECTED_ANNOTATION, ISOLATION_POLICY_NAME } from "../names.ts";
+import { isolationPolicy } from "./managed-policy.ts";
 import type { PolicyRecord } from "./policy-cache.ts";
 
 export type RepairReason =

@@ -7,11 +7,11 @@
 // that a config change that touches every policy of the cluster is spread over time; a full resync
 // on a timer catches anything missed. Work is serialised, retried per namespace with backoff.
 import type { Logger } from "pino";
-import { INJECTED_ANNOTATION, normalizeNamespaces } from "../mutate/inject-allowed-ingress.ts";
-import type { Metrics } from "../server/metrics.ts";
+import { INJECTED_ANNOTATION, ISOLATION_POLICY_NAME } from "../names.ts";
+import { normalizeNamespaces } from "../mutate/inject-allowed-ingress.ts";
+import type { Metrics } from "../metrics.ts";
 import { recordEvent, type PolicyEvent } from "./events.ts";
 import { paths, statusOf, type KubeClient } from "./kube-client.ts";
-import { ISOLATION_POLICY_NAME } from "./managed-policy.ts";
 import type { NamespaceCache } from "./namespace-cache.ts";
 import type { PolicyCache } from "./policy-cache.ts";
 import { planNamespace, type Repair } from "./reconcile-plan.ts";

@@ -1,7 +1,6 @@
 // `netfence lint` and `netfence audit`: the webhook's verdicts, before and after a cluster.
 import { readFileSync } from "node:fs";
 import type { Config } from "../config.ts";
-import { DEFAULT_RULE_CONTEXT } from "../rules/context.ts";
 import { VERSION } from "../version.ts";
 import { readManifests, type SourceDocument } from "./documents.ts";
 import { exitCodeFor, lintDocuments } from "./lint.ts";
@@ -17,14 +16,8 @@ export interface ReportOptions {
 
 export function report(documents: SourceDocument[], options: ReportOptions): number {
   const results = lintDocuments(documents, {
-    context: {
-      ...DEFAULT_RULE_CONTEXT,
-      allowedIngressNamespaces: options.config.allowedIngressNamespaces,
-      podCIDRs: options.config.podCIDRs,
-      emptySelectorScope: options.config.services.emptySelector,
-    },
+    config: { ...options.config, isolatedNamespaces: [...options.config.isolatedNamespaces, ...options.isolatedNamespaces] },
     actions: options.config.rules,
-    isolatedNamespaces: [...options.config.isolatedNamespaces, ...options.isolatedNamespaces],
     defaultNamespace: options.defaultNamespace,
   });
   process.stdout.write(render(results, options.output, { colour: options.output === "text" && process.stdout.isTTY === true, version: VERSION }));
@@ -37,8 +30,4 @@ export function lintCommand(paths: string[], options: ReportOptions): number {
   for (const problem of problems) process.stderr.write(`netfence: ${problem}\n`);
   const code = report(documents, options);
   return problems.length > 0 ? 2 : code;
-}
-
-export class UsageError extends Error {
-  override name = "UsageError";
 }

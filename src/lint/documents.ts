@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { extname, join } from "node:path";
 import { LineCounter, parseAllDocuments, type Document } from "yaml";
 import { pathSegments } from "../field-path.ts";
+import { UserError } from "../user-error.ts";
 
 export interface SourceDocument {
   /** File path, or `-` for stdin, or `cluster` for audit. */
@@ -23,7 +24,7 @@ export interface Manifests {
   problems: string[];
 }
 
-export class InputError extends Error {
+export class InputError extends UserError {
   override name = "InputError";
 }
 

@@ -1,17 +1,17 @@
 // The linter's core: the webhook's rule engine over documents, with namespace context taken from the
 // same input. Pure: documents in, results out.
-import { isolationOf } from "../isolation.ts";
-import type { RuleContext } from "../rules/context.ts";
 import { FieldPath } from "../field-path.ts";
-import { finding, type Finding } from "../rules/finding.ts";
-import { evaluate, subjectKind, type RuleActions } from "../rules/index.ts";
+import { namespacesIsolatedBy, ruleContexts, type NamespaceConfig } from "../isolation.ts";
+import { kindEntry } from "../kinds.ts";
+import type { Finding } from "../rules/finding.ts";
+import { evaluate, findingOf, type RuleActions } from "../rules/index.ts";
+import { NP001 } from "../rules/networkpolicy.ts";
 import type { SourceDocument } from "./documents.ts";
 
 export interface LintOptions {
-  /** Context for objects outside any isolated namespace; `namespaceIsolated` is decided per object. */
-  context: RuleContext;
+  /** The webhook's config: isolated namespaces, pod CIDRs, allowed namespaces, Service scope. */
+  config: NamespaceConfig;
   actions: RuleActions;
-  isolatedNamespaces: readonly string[];
   /** Namespace of objects that do not say, as kubectl's `-n`. */
   defaultNamespace: string;
 }
@@ -29,25 +29,21 @@ export interface LintResult {
 interface ObjectHead {
   apiVersion?: unknown;
   kind?: unknown;
-  metadata?: { name?: unknown; namespace?: unknown; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata?: { name?: unknown; namespace?: unknown };
 }
 
 const head = (object: unknown): ObjectHead => (object !== null && typeof object === "object" ? (object as ObjectHead) : {});
 const text = (value: unknown) => (typeof value === "string" ? value : undefined);
 
 export function lintDocuments(documents: readonly SourceDocument[], options: LintOptions): LintResult[] {
-  const isolated = new Set(options.isolatedNamespaces);
-  for (const { object } of documents) {
-    const { kind, metadata } = head(object);
-    const name = text(metadata?.name);
-    if (kind === "Namespace" && name !== undefined && isolationOf({ labels: metadata?.labels, annotations: metadata?.annotations }).isolated) isolated.add(name);
-  }
+  // The manifests are the cluster: a Namespace among them that switches isolation on counts.
+  const contextFor = ruleContexts(options.config, namespacesIsolatedBy(documents.map((d) => d.object)));
   const results: LintResult[] = [];
   for (const document of documents) {
     const { apiVersion, kind, metadata } = head(document.object);
     const version = text(apiVersion) ?? "";
     const group = version.includes("/") ? version.slice(0, version.indexOf("/")) : "";
-    const subject = subjectKind(group, text(kind) ?? "");
+    const subject = kindEntry(group, text(kind) ?? "")?.kind;
     if (subject === undefined) {
       const misplaced = misplacedKind(version, text(kind));
       if (misplaced !== undefined) {
@@ -59,7 +55,7 @@ export function lintDocuments(documents: readonly SourceDocument[], options: Lin
     const name = text(metadata?.name);
     const findings = withLines(
       document,
-      evaluate({ kind: subject, namespace, name, object: document.object }, { ...options.context, namespaceIsolated: namespace !== undefined && isolated.has(namespace) }, options.actions),
+      evaluate({ kind: subject, namespace, name, object: document.object }, contextFor(namespace), options.actions),
     );
     results.push({ document, line: document.lineOf?.(""), kind: subject, namespace, name, findings });
   }
@@ -82,5 +78,5 @@ export function exitCodeFor(results: readonly LintResult[], strict: boolean): 0 
 // offline nothing else would say so.
 function misplacedKind(apiVersion: string, kind: string | undefined): Finding | undefined {
   if (kind !== "NetworkPolicy") return undefined;
-  return finding("NP001", FieldPath.root("apiVersion"), `\`${apiVersion}\` is not the NetworkPolicy API; write \`networking.k8s.io/v1\``);
+  return findingOf(NP001, { path: FieldPath.root("apiVersion"), message: `\`${apiVersion}\` is not the NetworkPolicy API; write \`networking.k8s.io/v1\`` });
 }

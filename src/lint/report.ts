@@ -1,5 +1,5 @@
 // Output of `netfence lint` and `netfence audit`: human text (colour only on a TTY), JSON, SARIF 2.1.0.
-import { RULES, RULE_IDS } from "../rules/catalogue.ts";
+import { RULES, type RuleRegistry } from "../rules/registry.ts";
 import type { LintResult } from "./lint.ts";
 
 export type OutputFormat = "text" | "json" | "sarif";
@@ -52,19 +52,20 @@ export function renderJson(results: readonly LintResult[]): string {
   )}\n`;
 }
 
-export function renderSarif(results: readonly LintResult[], version: string): string {
-  const rules = RULE_IDS.map((id) => ({
-    id,
-    name: id,
-    shortDescription: { text: RULES[id].title },
-    fullDescription: { text: `${RULES[id].why} Fix: ${RULES[id].fix}` },
-    helpUri: `https://github.com/netfence/netfence/blob/main/docs/rules.md#${id.toLowerCase()}`,
-    defaultConfiguration: { level: RULES[id].defaultAction === "deny" ? "error" : "warning" },
+export function renderSarif(results: readonly LintResult[], version: string, registry: RuleRegistry = RULES): string {
+  const rules = registry.rules.map((rule) => ({
+    id: rule.id,
+    name: rule.id,
+    shortDescription: { text: rule.title },
+    fullDescription: { text: `${rule.why} Fix: ${rule.fix}` },
+    helpUri: `https://github.com/netfence/netfence/blob/main/docs/rules.md#${rule.id.toLowerCase()}`,
+    defaultConfiguration: { level: rule.defaultAction === "deny" ? "error" : "warning" },
   }));
+  const indexOf = new Map(registry.ids.map((id, index) => [id, index]));
   const sarifResults = results.flatMap((r) =>
     r.findings.map((f) => ({
       ruleId: f.ruleId,
-      ruleIndex: RULE_IDS.indexOf(f.ruleId),
+      ruleIndex: indexOf.get(f.ruleId) ?? -1,
       level: f.action === "deny" ? "error" : "warning",
       message: { text: `${f.path || "(object)"}: ${f.message}` },
       locations: [

@@ -5,10 +5,8 @@
 import { isDeepStrictEqual } from "node:util";
 import { asJson } from "../json.ts";
 import type { NetworkPolicy, NetworkPolicyIngressRule } from "../kube-objects.ts";
+import { INJECTED_ANNOTATION, NAMESPACE_NAME_LABEL } from "../names.ts";
 import { effectivePolicyTypes } from "../rules/networkpolicy.ts";
-
-export const INJECTED_ANNOTATION = "netfence.io/injected-ingress-namespaces";
-export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
 export function normalizeNamespaces(namespaces: readonly string[]): string[] {
   return [...new Set(namespaces)].sort();

@@ -5,7 +5,7 @@
 import ipaddr from "ipaddr.js";
 import type { FieldPath } from "../field-path.ts";
 import type { IPBlock } from "../kube-objects.ts";
-import { finding, type Finding } from "./finding.ts";
+import { examplePolicy, rule, type ExceptEntry, type IPBlockNode, type Problem } from "./rule.ts";
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
@@ -102,13 +102,15 @@ export function parseCidr(text: string): CidrParse {
 }
 
 function canonicalAddress(address: Address): string {
-  return address.kind() === "ipv6" ? (address as ipaddr.IPv6).toRFC5952String() : address.toString();
+  return address instanceof ipaddr.IPv6 ? address.toRFC5952String() : address.toString();
 }
 
 /** True when every address of `inner` is inside `outer`. */
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
-  if (outer.family !== inner.family || inner.prefix < outer.prefix) return false;
-  return (inner.address as ipaddr.IPv4).match(outer.address as ipaddr.IPv4, outer.prefix);
+  if (inner.prefix < outer.prefix) return false;
+  if (inner.address instanceof ipaddr.IPv4 && outer.address instanceof ipaddr.IPv4) return inner.address.match(outer.address, outer.prefix);
+  if (inner.address instanceof ipaddr.IPv6 && outer.address instanceof ipaddr.IPv6) return inner.address.match(outer.address, outer.prefix);
+  return false;
 }
 
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
@@ -116,103 +118,152 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
 }
 
 
-export interface IPBlockContext {
-  direction: "ingress" | "egress";
-  podCIDRs: readonly Cidr[];
-}
-
-export function ipBlockFindings(block: IPBlock, path: FieldPath, context: IPBlockContext): Finding[] {
-  const findings: Finding[] = [];
-  const cidrPath = path.child("cidr");
-  const parsed = parseCidr(block.cidr);
-  if (!parsed.ok) {
-    findings.push(finding("NP020", cidrPath, `\`${block.cidr}\` is not a valid CIDR: ${parsed.reason}`));
-  } else if (parsed.hostBitsSet) {
-    findings.push(
-      finding(
-        "NP021",
-        cidrPath,
-        `\`${block.cidr}\` has host bits set; the network is \`${parsed.cidr.network}\` (use \`/${parsed.cidr.family === 4 ? 32 : 128}\` for one host)`,
-      ),
-    );
-  } else if (parsed.nonCanonical) {
-    findings.push(finding("NP025", cidrPath, `\`${block.cidr}\` is not in canonical form; write \`${parsed.cidr.network}\``));
-  }
-  const cidr = parsed.ok ? parsed.cidr : undefined;
-
-  const excepts: { cidr: Cidr; index: number }[] = [];
-  (block.except ?? []).forEach((text, index) => {
-    const exceptPath = path.child("except").index(index);
-    const entry = parseCidr(text);
-    if (!entry.ok) {
-      findings.push(finding("NP022", exceptPath, `\`${text}\` is not a valid CIDR: ${entry.reason}`));
-      return;
-    }
-    if (entry.hostBitsSet) {
-      findings.push(finding("NP022", exceptPath, `\`${text}\` has host bits set; the network is \`${entry.cidr.network}\``));
-      return;
-    }
-    if (cidr !== undefined) {
-      if (entry.cidr.family !== cidr.family) {
-        findings.push(finding("NP022", exceptPath, `\`${text}\` is IPv${entry.cidr.family} but \`cidr\` is IPv${cidr.family}`));
-        return;
-      }
-      if (!cidrContains(cidr, entry.cidr) || entry.cidr.prefix === cidr.prefix) {
-        findings.push(finding("NP022", exceptPath, `\`${text}\` must be a strict subset of \`cidr\` (\`${block.cidr}\`)`));
-        return;
-      }
-    }
-    if (entry.nonCanonical) {
-      findings.push(finding("NP025", exceptPath, `\`${text}\` is not in canonical form; write \`${entry.cidr.network}\``));
-    }
-    excepts.push({ cidr: entry.cidr, index });
+/** Parses an ipBlock's CIDRs once and decides which except entries except anything (NP022). */
+export function ipBlockNode(block: IPBlock, direction: "ingress" | "egress"): IPBlockNode {
+  const cidr = parseCidr(block.cidr);
+  const outer = cidr.ok ? cidr.cidr : undefined;
+  const excepts: ExceptEntry[] = (block.except ?? []).map((text, index) => {
+    const parsed = parseCidr(text);
+    return { text, index, parsed, problem: exceptProblem(text, parsed, outer, block.cidr) };
   });
+  const validExcepts = excepts.flatMap((entry) => (entry.problem === undefined && entry.parsed.ok ? [{ cidr: entry.parsed.cidr, index: entry.index, text: entry.text }] : []));
+  return { block, direction, cidr, excepts, validExcepts };
+}
 
-  for (const entry of excepts) {
-    const wider = excepts.find(
-      (other) => other !== entry && cidrContains(other.cidr, entry.cidr) && (other.cidr.prefix < entry.cidr.prefix || other.index < entry.index),
-    );
-    if (wider !== undefined) {
-      const what = wider.cidr.prefix === entry.cidr.prefix ? "duplicates" : "lies inside";
-      findings.push(
-        finding("NP023", path.child("except").index(entry.index), `\`${entry.cidr.network}\` ${what} \`except[${wider.index}]\` (\`${wider.cidr.network}\`); delete it`),
+function exceptProblem(text: string, entry: CidrParse, cidr: Cidr | undefined, cidrText: string): string | undefined {
+  if (!entry.ok) return `\`${text}\` is not a valid CIDR: ${entry.reason}`;
+  if (entry.hostBitsSet) return `\`${text}\` has host bits set; the network is \`${entry.cidr.network}\``;
+  if (cidr === undefined) return undefined;
+  if (entry.cidr.family !== cidr.family) return `\`${text}\` is IPv${entry.cidr.family} but \`cidr\` is IPv${cidr.family}`;
+  if (!cidrContains(cidr, entry.cidr) || entry.cidr.prefix === cidr.prefix) return `\`${text}\` must be a strict subset of \`cidr\` (\`${cidrText}\`)`;
+  return undefined;
+}
+
+const ipBlockExample = (block: string) => examplePolicy(`podSelector: {}\ningress:\n- from:\n  - ipBlock: ${block}`);
+
+export const NP020 = rule({
+  id: "NP020",
+  kind: "NetworkPolicy",
+  at: "ipBlock",
+  defaultAction: "deny",
+  title: "cidr is not a valid CIDR under strict parsing",
+  why: "leading zeros are ambiguous octal (CVE-2021-29923), a missing prefix, a zone, an IPv4-mapped IPv6 or `:` for `/` are stored by Kubernetes before 1.36 and then mean something else to each CNI.",
+  fix: "write the network as `a.b.c.d/n` or a canonical IPv6 `x::/n`, without leading zeros.",
+  example: { yaml: ipBlockExample("{cidr: 010.0.0.0/8}") },
+  check: ({ block, cidr }, path) => (cidr.ok ? [] : [{ path: path.child("cidr"), message: `\`${block.cidr}\` is not a valid CIDR: ${cidr.reason}` }]),
+});
+
+export const NP021 = rule({
+  id: "NP021",
+  kind: "NetworkPolicy",
+  at: "ipBlock",
+  defaultAction: "deny",
+  title: "cidr has host bits set",
+  why: "`10.0.0.1/8` means `10.0.0.0/8` to most CNIs but reads like a single host: the policy admits far more than intended, or less.",
+  fix: "use the network address the message suggests, or `/32` (`/128`) for a single host.",
+  example: { yaml: ipBlockExample("{cidr: 10.0.0.1/8}") },
+  check: ({ block, cidr }, path) =>
+    cidr.ok && cidr.hostBitsSet
+      ? [
+          {
+            path: path.child("cidr"),
+            message: `\`${block.cidr}\` has host bits set; the network is \`${cidr.cidr.network}\` (use \`/${cidr.cidr.family === 4 ? 32 : 128}\` for one host)`,
+          },
+        ]
+      : [],
+});
+
+export const NP022 = rule({
+  id: "NP022",
+  kind: "NetworkPolicy",
+  at: "ipBlock",
+  defaultAction: "deny",
+  title: "an except entry is invalid, of the other family, or not strictly inside cidr",
+  why: "Kubernetes rejects except entries outside cidr; an invalid one is stored by older clusters and excepts nothing.",
+  fix: "list only networks strictly inside `cidr`, of the same address family.",
+  example: { yaml: ipBlockExample("{cidr: 10.0.0.0/16, except: [10.1.0.0/24]}") },
+  check: ({ excepts }, path) =>
+    excepts.flatMap((entry) => (entry.problem === undefined ? [] : [{ path: path.child("except").index(entry.index), message: entry.problem }])),
+});
+
+export const NP023 = rule({
+  id: "NP023",
+  kind: "NetworkPolicy",
+  at: "ipBlock",
+  defaultAction: "warn",
+  title: "duplicate or overlapping except entries",
+  why: "one entry already excepts the other's addresses; the list says less than it seems.",
+  fix: "keep the wider entry and delete the one inside it.",
+  example: { yaml: ipBlockExample("{cidr: 10.0.0.0/8, except: [10.1.0.0/16, 10.1.2.0/24]}") },
+  check: ({ validExcepts }, path) => {
+    const problems: Problem[] = [];
+    for (const entry of validExcepts) {
+      const wider = validExcepts.find(
+        (other) => other !== entry && cidrContains(other.cidr, entry.cidr) && (other.cidr.prefix < entry.cidr.prefix || other.index < entry.index),
       );
+      if (wider !== undefined) {
+        const what = wider.cidr.prefix === entry.cidr.prefix ? "duplicates" : "lies inside";
+        problems.push({ path: path.child("except").index(entry.index), message: `\`${entry.cidr.network}\` ${what} \`except[${wider.index}]\` (\`${wider.cidr.network}\`); delete it` });
+      }
     }
-  }
+    return problems;
+  },
+});
 
-  if (cidr !== undefined && context.direction === "ingress") {
-    const podFinding = podNetworkFinding(block.cidr, cidr, excepts.map((entry) => entry.cidr), context.podCIDRs, path);
-    if (podFinding !== undefined) findings.push(podFinding);
-  }
-  return findings;
-}
+// Without configured pod CIDRs netfence cannot know where pods live, so only an ipBlock of every
+// address (`/0`) with no except at all is flagged: that one covers pods on any cluster.
+export const NP024 = rule({
+  id: "NP024",
+  kind: "NetworkPolicy",
+  at: "ipBlock",
+  defaultAction: "warn",
+  title: "an ingress ipBlock covers the pod network without excepting it",
+  why: "some CNIs (Calico) then admit pods of every namespace through the ipBlock, defeating namespace isolation.",
+  fix: "add the pod CIDRs to `except`, or use namespaceSelector/podSelector peers for in-cluster sources.",
+  example: { yaml: ipBlockExample("{cidr: 0.0.0.0/0}") },
+  check: ({ block, direction, cidr, validExcepts }, path, context) => {
+    if (!cidr.ok || direction !== "ingress") return [];
+    const excepts = validExcepts.map((entry) => entry.cidr);
+    if (context.podCIDRs.length === 0) {
+      return cidr.cidr.prefix === 0 && excepts.length === 0
+        ? [
+            {
+              path: path.child("cidr"),
+              message: `\`${block.cidr}\` covers every address, pods included; some CNIs then admit pods of every namespace: add the pod CIDRs to \`except\``,
+            },
+          ]
+        : [];
+    }
+    const admitted = context.podCIDRs.filter(
+      (pod) => cidrsOverlap(cidr.cidr, pod) && !excepts.some((entry) => cidrContains(entry, pod) || cidrContains(entry, cidr.cidr)),
+    );
+    if (admitted.length === 0) return [];
+    const names = admitted.map((pod) => `\`${pod.network}\``).join(", ");
+    return [
+      { path: path.child("cidr"), message: `\`${block.cidr}\` covers the pod network ${names}; some CNIs then admit pods of every namespace: add it to \`except\`` },
+    ];
+  },
+});
 
-// NP024. Without configured pod CIDRs netfence cannot know where pods live, so only an ipBlock of
-// every address (`/0`) with no except at all is flagged: that one covers pods on any cluster.
-function podNetworkFinding(
-  text: string,
-  cidr: Cidr,
-  excepts: readonly Cidr[],
-  podCIDRs: readonly Cidr[],
-  path: FieldPath,
-): Finding | undefined {
-  if (podCIDRs.length === 0) {
-    return cidr.prefix === 0 && excepts.length === 0
-      ? finding(
-          "NP024",
-          path.child("cidr"),
-          `\`${text}\` covers every address, pods included; some CNIs then admit pods of every namespace: add the pod CIDRs to \`except\``,
-        )
-      : undefined;
-  }
-  const admitted = podCIDRs.filter(
-    (pod) => cidrsOverlap(cidr, pod) && !excepts.some((entry) => cidrContains(entry, pod) || cidrContains(entry, cidr)),
-  );
-  if (admitted.length === 0) return undefined;
-  const names = admitted.map((pod) => `\`${pod.network}\``).join(", ");
-  return finding(
-    "NP024",
-    path.child("cidr"),
-    `\`${text}\` covers the pod network ${names}; some CNIs then admit pods of every namespace: add it to \`except\``,
-  );
-}
+export const NP025 = rule({
+  id: "NP025",
+  kind: "NetworkPolicy",
+  at: "ipBlock",
+  defaultAction: "warn",
+  title: "IPv6 address not in RFC 5952 canonical form",
+  why: "non-canonical spellings make reviews and diffs miss equal networks.",
+  fix: "write the canonical form the message suggests.",
+  example: { yaml: ipBlockExample("{cidr: '2001:DB8::/32'}") },
+  check: ({ block, cidr, excepts }, path) => {
+    const problems: Problem[] = [];
+    if (cidr.ok && !cidr.hostBitsSet && cidr.nonCanonical) {
+      problems.push({ path: path.child("cidr"), message: `\`${block.cidr}\` is not in canonical form; write \`${cidr.cidr.network}\`` });
+    }
+    for (const entry of excepts) {
+      if (entry.problem === undefined && entry.parsed.ok && entry.parsed.nonCanonical) {
+        problems.push({ path: path.child("except").index(entry.index), message: `\`${entry.text}\` is not in canonical form; write \`${entry.parsed.cidr.network}\`` });
+      }
+    }
+    return problems;
+  },
+});

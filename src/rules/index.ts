@@ -1,21 +1,19 @@
-// The rule engine: which family applies to which kind, configured actions, and UPDATE ratcheting.
-// The webhook, the linter and the audit all call `evaluate`; nothing else decides a finding's action.
+// The rule engine: a kind's walk hands each node to the registry's rules for its site; then the
+// configured actions, and UPDATE ratcheting. The webhook, the linter and the audit all call
+// `evaluate`; nothing else decides a finding's action.
 import { isDeepStrictEqual } from "node:util";
-import { valueAtPath } from "../field-path.ts";
-import type { RuleId } from "./catalogue.ts";
+import { valueAtPath, type FieldPath } from "../field-path.ts";
+import { kindNamed, type KindName } from "../kinds.ts";
 import type { RuleContext } from "./context.ts";
 import type { Finding } from "./finding.ts";
-import { isKubeProxyConfigMap, kubeProxyFindings } from "./kubeproxy.ts";
-import { namespaceFindings } from "./namespace.ts";
-import { networkPolicyFindings } from "./networkpolicy.ts";
-import { serviceFindings } from "./service.ts";
+import { RULES, type RuleActions, type RuleRegistry } from "./registry.ts";
+import type { AnyRule, Problem, Site, Sites } from "./rule.ts";
 
-export type RuleActions = Partial<Record<RuleId, "deny" | "warn" | "off">>;
-
-export type SubjectKind = "NetworkPolicy" | "Service" | "ConfigMap" | "Namespace";
+export type { RuleActions } from "./registry.ts";
+export type SubjectKind = KindName;
 
 export interface Subject {
-  kind: SubjectKind;
+  kind: KindName;
   namespace: string | undefined;
   name: string | undefined;
   object: unknown;
@@ -23,29 +21,24 @@ export interface Subject {
   oldObject?: unknown;
 }
 
-const KINDS: Record<string, SubjectKind> = {
-  "networking.k8s.io/NetworkPolicy": "NetworkPolicy",
-  "/Service": "Service",
-  "/ConfigMap": "ConfigMap",
-  "/Namespace": "Namespace",
-};
-
-/** The kinds netfence has rules for, by API group and kind; anything else is left alone. */
-export function subjectKind(group: string, kind: string): SubjectKind | undefined {
-  return KINDS[`${group}/${kind}`];
+/** A problem a rule reported, as a finding with the rule's ID and default action. */
+export function findingOf(rule: AnyRule, problem: Problem): Finding {
+  return { ruleId: rule.id, action: rule.defaultAction, path: problem.path.toString(), message: problem.message };
 }
 
-function ruleFindings(subject: Subject, object: unknown, context: RuleContext): Finding[] {
-  switch (subject.kind) {
-    case "NetworkPolicy":
-      return networkPolicyFindings(object, context);
-    case "Service":
-      return serviceFindings(object, context);
-    case "ConfigMap":
-      return isKubeProxyConfigMap(subject.namespace, subject.name) ? kubeProxyFindings(object) : [];
-    case "Namespace":
-      return namespaceFindings(object);
+/** The findings of the rules at one site for one node, with their default actions. */
+export function findingsAt<S extends Site>(registry: RuleRegistry, site: S, node: Sites[S]["node"], path: FieldPath, context: RuleContext): Finding[] {
+  const findings: Finding[] = [];
+  for (const rule of registry.at(site)) {
+    for (const problem of rule.check(node, path, context)) findings.push(findingOf(rule as AnyRule, problem));
   }
+  return findings;
+}
+
+function ruleFindings(subject: Subject, object: unknown, context: RuleContext, registry: RuleRegistry): Finding[] {
+  const findings: Finding[] = [];
+  kindNamed(subject.kind).validate(object, (site, node, path) => findings.push(...findingsAt(registry, site, node, path, context)), subject);
+  return findings;
 }
 
 function withActions(findings: Finding[], actions: RuleActions): Finding[] {
@@ -64,10 +57,10 @@ export const GRANDFATHERED_PREFIX = "already stored, allowed on update (fix it w
  * already had, at the same field with the same value, becomes a warning, as Kubernetes ratchets
  * CIDR validation: nobody is locked out of editing an old object.
  */
-export function evaluate(subject: Subject, context: RuleContext, actions: RuleActions): Finding[] {
-  const findings = withActions(ruleFindings(subject, subject.object, context), actions);
+export function evaluate(subject: Subject, context: RuleContext, actions: RuleActions, registry: RuleRegistry = RULES): Finding[] {
+  const findings = withActions(ruleFindings(subject, subject.object, context, registry), actions);
   if (subject.oldObject === undefined || subject.oldObject === null || !findings.some((f) => f.action === "deny")) return findings;
-  const stored = withActions(ruleFindings(subject, subject.oldObject, context), actions);
+  const stored = withActions(ruleFindings(subject, subject.oldObject, context, registry), actions);
   return findings.map((f) => {
     if (f.action !== "deny") return f;
     const grandfathered = stored.some(

@@ -3,11 +3,8 @@
 import { parse as parseYaml } from "yaml";
 import { FieldPath } from "../field-path.ts";
 import { ConfigMapSchema } from "../kube-objects.ts";
-import { finding, type Finding } from "./finding.ts";
-
-export const KUBE_PROXY_NAMESPACE = "kube-system";
-export const KUBE_PROXY_CONFIGMAP = "kube-proxy";
-const CONFIG_KEY = "config.conf";
+import { KUBE_PROXY_CONFIG_KEY, KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../names.ts";
+import { rule, type Visit } from "./rule.ts";
 
 export function isKubeProxyConfigMap(namespace: string | undefined, name: string | undefined): boolean {
   return namespace === KUBE_PROXY_NAMESPACE && name === KUBE_PROXY_CONFIGMAP;
@@ -43,19 +40,33 @@ function parseMasqueradeAll(configConf: string): MasqueradeAll {
   return { ok: true, modes };
 }
 
-export function kubeProxyFindings(object: unknown): Finding[] {
+/** Only kube-system/kube-proxy is read, and only its `config.conf`. */
+export function walkConfigMap(object: unknown, visit: Visit, namespace: string | undefined, name: string | undefined): void {
+  if (!isKubeProxyConfigMap(namespace, name)) return;
   const parsed = ConfigMapSchema.safeParse(object);
-  if (!parsed.success) return [];
-  const configConf = parsed.data.data?.[CONFIG_KEY];
-  if (configConf === undefined) return [];
-  const path = FieldPath.root("data").key(CONFIG_KEY);
-  const result = masqueradeAllModes(configConf);
-  if (!result.ok) return [finding("KP001", path, `${CONFIG_KEY} ${result.problem}; netfence cannot tell whether masqueradeAll is on`)];
-  return result.modes.map((mode) =>
-    finding(
-      "KP001",
-      path,
-      `\`${mode}.masqueradeAll: true\` makes kube-proxy SNAT all Service traffic, so NetworkPolicy ipBlock and pod rules see node addresses`,
-    ),
-  );
+  if (!parsed.success) return;
+  const text = parsed.data.data?.[KUBE_PROXY_CONFIG_KEY];
+  if (text !== undefined) visit("kubeProxyConfig", { configMap: parsed.data, text }, FieldPath.root());
 }
+
+export const KP001 = rule({
+  id: "KP001",
+  kind: "ConfigMap",
+  at: "kubeProxyConfig",
+  defaultAction: "warn",
+  title: "kube-proxy masqueradeAll is on",
+  why: "kube-proxy SNATs all Service traffic: source-based NetworkPolicy rules see node addresses.",
+  fix: "set `iptables.masqueradeAll` and `nftables.masqueradeAll` to false in `config.conf`.",
+  example: {
+    yaml: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube-proxy, namespace: kube-system}\ndata:\n  config.conf: |\n    apiVersion: kubeproxy.config.k8s.io/v1alpha1\n    kind: KubeProxyConfiguration\n    mode: iptables\n    iptables:\n      masqueradeAll: true\n",
+  },
+  check: ({ text }, root) => {
+    const path = root.child("data").key(KUBE_PROXY_CONFIG_KEY);
+    const result = masqueradeAllModes(text);
+    if (!result.ok) return [{ path, message: `${KUBE_PROXY_CONFIG_KEY} ${result.problem}; netfence cannot tell whether masqueradeAll is on` }];
+    return result.modes.map((mode) => ({
+      path,
+      message: `\`${mode}.masqueradeAll: true\` makes kube-proxy SNAT all Service traffic, so NetworkPolicy ipBlock and pod rules see node addresses`,
+    }));
+  },
+});

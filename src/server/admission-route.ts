@@ -1,30 +1,26 @@
 // The shared shape of /validate and /mutate: parse the envelope at the edge, decide, answer, count.
 import type { FastifyInstance } from "fastify";
-import { buildAdmissionResponse, type Verdict } from "../admission/response.ts";
-import { parseAdmissionReview, type AdmissionRequest } from "../admission/review.ts";
-import { subjectKind } from "../rules/index.ts";
-import type { Metrics } from "./metrics.ts";
+import { admit, type AdmissionPolicy, type Webhook } from "../admission/handle.ts";
+import { parseAdmissionReview } from "../admission/review.ts";
+import type { Metrics } from "../metrics.ts";
+import { errorBody } from "./errors.ts";
 
-export type Decide = (request: AdmissionRequest) => Verdict;
-
-export function admissionRoute(app: FastifyInstance, options: { path: string; webhook: string; decide: Decide; metrics: Metrics }) {
-  const { path, webhook, decide, metrics } = options;
+export function admissionRoute(app: FastifyInstance, options: { path: string; webhook: Webhook; policy: AdmissionPolicy; metrics: Metrics }) {
+  const { path, webhook, policy, metrics } = options;
   app.post(path, async (req, reply) => {
     const parsed = parseAdmissionReview(req.body);
     if (!parsed.ok) {
       metrics.badRequests.inc({ status: "400" });
       req.log.info({ webhook, problem: parsed.error }, "refused a body that is not an AdmissionReview");
-      return reply.code(400).send({ error: parsed.error });
+      return reply.code(400).send(errorBody("NOT_ADMISSION_REVIEW", parsed.error));
     }
     const request = parsed.request;
     const started = process.hrtime.bigint();
-    const verdict = decide(request);
-    const review = buildAdmissionResponse(request.uid, verdict);
+    const { kind, verdict, decision, review } = admit(webhook, request, policy);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const decision = !review.response.allowed ? "denied" : review.response.patch !== undefined ? "patched" : review.response.warnings ? "warned" : "allowed";
     metrics.admissionDuration.observe({ webhook }, seconds);
     // The kind label takes only the kinds netfence knows: any client may send any string.
-    metrics.admissionRequests.inc({ webhook, kind: subjectKind(request.group, request.kind) ?? "other", operation: request.operation, decision });
+    metrics.admissionRequests.inc({ webhook, kind, operation: request.operation, decision });
     for (const f of verdict.findings) metrics.findings.inc({ rule: f.ruleId, action: f.action });
     if (decision === "patched") metrics.injections.inc();
     // No child logger per request: pino's child() serializes its bindings through the redaction

@@ -1,11 +1,12 @@
-// The Fastify app, built as a function of its dependencies; only cli.ts listens and handles signals.
-// Tests build it with `buildApp` and drive it with `app.inject`.
+// The Fastify app, built as a function of its dependencies; serve.ts listens and watches the
+// certificate, cli.ts handles signals. Tests build it with `buildApp` and drive it with `app.inject`.
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Logger } from "pino";
-import { mutateRequest, validateRequest, type AdmissionPolicy } from "../admission/handle.ts";
+import type { AdmissionPolicy } from "../admission/handle.ts";
+import { createMetrics, type Metrics } from "../metrics.ts";
 import { admissionRoute } from "./admission-route.ts";
+import { errorBody } from "./errors.ts";
 import { registerHealthRoutes, type Readiness } from "./health.ts";
-import { createMetrics, type Metrics } from "./metrics.ts";
 
 export interface AppOptions {
   policy: AdmissionPolicy;
@@ -70,15 +71,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
       metrics.badRequests.inc({ status: String(status) });
       const message = status === 415 ? `content-type must be application/json, not ${JSON.stringify(req.headers["content-type"] ?? "")}` : error.message;
       req.log.info({ status, code: error.code }, `refused request: ${message}`);
-      return reply.code(status).send({ error: message, code: error.code });
+      return reply.code(status).send(errorBody(error.code ?? "BAD_REQUEST", message));
     }
     req.log.error({ err: error }, "internal error");
-    return reply.code(500).send({ error: "internal error; see the netfence logs" });
+    return reply.code(500).send(errorBody("INTERNAL", "internal error; see the netfence logs"));
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}` }));
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody("NOT_FOUND", `no route ${req.method} ${req.url}`)));
 
-  admissionRoute(app, { path: "/validate", webhook: "validate", metrics, decide: (r) => validateRequest(r, options.policy) });
-  admissionRoute(app, { path: "/mutate", webhook: "mutate", metrics, decide: (r) => mutateRequest(r, options.policy) });
+  admissionRoute(app, { path: "/validate", webhook: "validate", policy: options.policy, metrics });
+  admissionRoute(app, { path: "/mutate", webhook: "mutate", policy: options.policy, metrics });
   registerHealthRoutes(app, options.readiness ?? (() => ({ ready: true })));
   app.get("/metrics", async (_req, reply) => {
     reply.header("content-type", metrics.registry.contentType);

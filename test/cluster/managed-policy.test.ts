@@ -1,5 +1,6 @@
 import t from "tap";
-import { ISOLATION_POLICY_NAME, MANAGED_BY_LABEL, isolationPolicy } from "../../src/cluster/managed-policy.ts";
+import { isolationPolicy } from "../../src/cluster/managed-policy.ts";
+import { ISOLATION_POLICY_NAME, MANAGED_BY_LABEL } from "../../src/names.ts";
 import { mutateRequest } from "../../src/admission/handle.ts";
 import { admissionPolicy } from "../../src/admission/policy.ts";
 import { parseConfig } from "../../src/config.ts";

@@ -1,7 +1,7 @@
 import { admissionPolicy } from "../../src/admission/policy.ts";
 import { parseConfig, type ConfigInput } from "../../src/config.ts";
 import { buildApp } from "../../src/server/app.ts";
-import { createMetrics } from "../../src/server/metrics.ts";
+import { createMetrics } from "../../src/metrics.ts";
 
 /** The app as `serve` builds it, without sockets, from a config like the user's file. */
 export function testApp(config: ConfigInput = {}, isIsolated: (ns: string) => boolean = () => false) {

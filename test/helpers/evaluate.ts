@@ -1,11 +1,12 @@
 import { parse } from "yaml";
 import { DEFAULT_RULE_CONTEXT, type RuleContext } from "../../src/rules/context.ts";
-import { evaluate, subjectKind, type RuleActions } from "../../src/rules/index.ts";
+import { kindEntry } from "../../src/kinds.ts";
+import { evaluate, type RuleActions } from "../../src/rules/index.ts";
 
 /** Findings for one object as the engine gives them, as [rule, action, path] triples. */
 export function findingsOf(object: any, options: { context?: Partial<RuleContext>; actions?: RuleActions; oldObject?: unknown } = {}) {
   const [group] = String(object?.apiVersion ?? "networking.k8s.io/v1").split("/").reverse().slice(1);
-  const kind = subjectKind(group ?? "", object?.kind ?? "NetworkPolicy") ?? "NetworkPolicy";
+  const kind = kindEntry(group ?? "", object?.kind ?? "NetworkPolicy")?.kind ?? "NetworkPolicy";
   return evaluate(
     { kind, namespace: object?.metadata?.namespace, name: object?.metadata?.name, object, oldObject: options.oldObject },
     { ...DEFAULT_RULE_CONTEXT, ...options.context },

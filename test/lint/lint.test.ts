@@ -1,9 +1,9 @@
 import t from "tap";
 import { parseManifests, readManifests } from "../../src/lint/documents.ts";
 import { exitCodeFor, lintDocuments } from "../../src/lint/lint.ts";
-import { DEFAULT_RULE_CONTEXT } from "../../src/rules/context.ts";
+import { parseConfig } from "../../src/config.ts";
 
-const options = { context: DEFAULT_RULE_CONTEXT, actions: {}, isolatedNamespaces: [], defaultNamespace: "default" };
+const options = { config: parseConfig({}), actions: {}, defaultNamespace: "default" };
 const dir = new URL("../fixtures/lint/dir", import.meta.url).pathname;
 
 t.test("a directory is read recursively: YAML documents, JSON, and the items of a List", async (t) => {
@@ -27,7 +27,7 @@ t.test("a Namespace in the same input makes its objects isolated", async (t) => 
 t.test("--isolated-namespace does the same without a Namespace object", async (t) => {
   const service = parseManifests("-", "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: x}\nspec: {}\n");
   t.same(lintDocuments(service, options)[0]?.findings, []);
-  t.same(lintDocuments(service, { ...options, isolatedNamespaces: ["x"] })[0]?.findings.map((f) => f.ruleId), ["SVC001"]);
+  t.same(lintDocuments(service, { ...options, config: parseConfig({ isolatedNamespaces: ["x"] }) })[0]?.findings.map((f) => f.ruleId), ["SVC001"]);
 });
 
 t.test("findings carry the line of their field", async (t) => {

@@ -1,5 +1,6 @@
 import t from "tap";
-import { INJECTED_ANNOTATION, allowedIngressRule, injectAllowedIngress } from "../../src/mutate/inject-allowed-ingress.ts";
+import { allowedIngressRule, injectAllowedIngress } from "../../src/mutate/inject-allowed-ingress.ts";
+import { INJECTED_ANNOTATION } from "../../src/names.ts";
 import { NetworkPolicySchema } from "../../src/kube-objects.ts";
 import { networkPolicy } from "../helpers/review.ts";
 

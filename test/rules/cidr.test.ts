@@ -1,6 +1,14 @@
 import t from "tap";
 import { FieldPath } from "../../src/field-path.ts";
-import { ipBlockFindings, parseCidr } from "../../src/rules/cidr.ts";
+import { ipBlockNode, parseCidr, type Cidr } from "../../src/rules/cidr.ts";
+import { DEFAULT_RULE_CONTEXT } from "../../src/rules/context.ts";
+import type { IPBlock } from "../../src/kube-objects.ts";
+import { findingsAt } from "../../src/rules/index.ts";
+import { RULES } from "../../src/rules/registry.ts";
+
+/** The findings of the registry's ipBlock rules for one ipBlock. */
+const ipBlockFindings = (block: IPBlock, at: FieldPath, context: { direction: "ingress" | "egress"; podCIDRs: readonly Cidr[] }) =>
+  findingsAt(RULES, "ipBlock", ipBlockNode(block, context.direction), at, { ...DEFAULT_RULE_CONTEXT, podCIDRs: context.podCIDRs });
 
 const path = FieldPath.root("spec", "ingress").index(0).child("from").index(0).child("ipBlock");
 const ingress = { direction: "ingress" as const, podCIDRs: [] };
