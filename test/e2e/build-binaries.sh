@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Builds the real binaries the end-to-end tests run -- kube-apiserver, kubectl,
-# etcd and helm -- from source fetched through the Go module proxy (no prebuilt
-# downloads). Versions are pinned by the small Go modules under
-# test/e2e/tools/{kube,etcd,helm}, each with its own go.mod/go.sum (they are kept
-# apart because helm and kubernetes need different k8s.io/* versions).
+# etcd, helm and kube-router -- from source fetched through the Go module proxy
+# (no prebuilt downloads). Versions are pinned by the small Go modules under
+# test/e2e/tools/{kube,etcd,helm,kube-router}, each with its own go.mod/go.sum
+# (they are kept apart because they need different k8s.io/* versions).
 #
 # Binaries go to a cache directory outside the repository, keyed by the pinned
 # versions, so a fresh clone on the same machine reuses them:
 #   ${NETFENCE_E2E_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/netfence-e2e}/<kube>-<etcd>-<helm>/
+# kube-router (the dataplane suites' NetworkPolicy enforcer) is cached in its own
+# kube-router-<version>/ beside it and linked into that directory, so pinning
+# another kube-router does not rebuild the others.
 # A binary already present there is not rebuilt. Each one is built under a
 # temporary name and renamed into place, so an interrupted build leaves nothing
 # half-written.
@@ -39,6 +42,7 @@ kube_version="$(mod_version "$tools_dir/kube/go.mod" k8s.io/kubernetes)"
 etcd_version="$(mod_version "$tools_dir/etcd/go.mod" go.etcd.io/etcd/server/v3)"
 helm_version="$(mod_version "$tools_dir/helm/go.mod" helm.sh/helm/v3)"
 helm_client_go="$(mod_version "$tools_dir/helm/go.mod" k8s.io/client-go)"
+kube_router_version="$(mod_version "$tools_dir/kube-router/go.mod" github.com/cloudnativelabs/kube-router/v2)"
 
 cache_root="${NETFENCE_E2E_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/netfence-e2e}"
 bin_dir="$cache_root/$kube_version-$etcd_version-$helm_version"
@@ -78,19 +82,24 @@ done
 
 etcd_ldflags="-s -w"
 
+# kube-router's Makefile sets its version the same way (`kube-router --version`).
+kube_router_ldflags="-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$kube_router_version"
+kube_router_dir="$cache_root/kube-router-$kube_router_version"
+mkdir -p "$kube_router_dir"
+
 tmp=""
 trap '[[ -z "$tmp" ]] || rm -f "$tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-build() { # <name> <module dir> <package> <ldflags>
-  local name="$1" mod_dir="$2" pkg="$3" ldflags="$4"
-  local out="$bin_dir/$name"
+build() { # <name> <module dir> <package> <ldflags> [<output dir>]
+  local name="$1" mod_dir="$2" pkg="$3" ldflags="$4" dir="${5:-$bin_dir}"
+  local out="$dir/$name"
   if [[ -x "$out" ]]; then
-    log "$name: present in $bin_dir"
+    log "$name: present in $dir"
     return 0
   fi
-  tmp="$bin_dir/.$name.tmp.$$"
+  tmp="$dir/.$name.tmp.$$"
   log "$name: building $pkg ..."
   local start=$SECONDS
   (cd "$mod_dir" && go build "${go_build_flags[@]}" -ldflags "$ldflags" -o "$tmp" "$pkg") >&2
@@ -103,5 +112,7 @@ build kube-apiserver "$tools_dir/kube" k8s.io/kubernetes/cmd/kube-apiserver "$ku
 build kubectl "$tools_dir/kube" k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
 build etcd "$tools_dir/etcd" go.etcd.io/etcd/server/v3 "$etcd_ldflags"
 build helm "$tools_dir/helm" helm.sh/helm/v3/cmd/helm "$helm_ldflags"
+build kube-router "$tools_dir/kube-router" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router "$kube_router_ldflags" "$kube_router_dir"
+ln -sfn "$kube_router_dir/kube-router" "$bin_dir/kube-router"
 
 printf '%s\n' "$bin_dir"

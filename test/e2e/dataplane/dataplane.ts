@@ -1,0 +1,339 @@
+// A real NetworkPolicy dataplane beside the e2e control plane (notes/dataplane.md): kube-router's
+// network policy controller runs in a "node" network namespace and enforces the NetworkPolicies of
+// the harness's kube-apiserver on "pods" that are network namespaces with routed veths in
+// 198.18.0.0/16. There is no kubelet: the harness creates the Node and Pod objects and writes their
+// status. Every pod runs pod-agent.ts (a TCP+UDP server answering with the pod's name, and a prober).
+//
+// Nothing leaves the namespaces this run creates: pods have routes to 198.18.0.0/16 only, kube-router
+// keeps its iptables/ipset state in the node namespace, and everything is torn down by process group
+// and `ip netns del`, also after a failed test (and a later run sweeps what a killed run left).
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
+import type { Cluster } from "../harness.ts";
+
+const run = promisify(execFile);
+const NETNS_PREFIX = "nfdp";
+const NODE_NAME = "dataplane-node";
+/** The node side of every veth; also the Node's InternalIP and the pods' hostIP. */
+const GATEWAY = "198.18.0.1";
+const PROBE_TIMEOUT_MS = 1_000;
+const SYNC_TIMEOUT_MS = 15_000;
+const STARTUP_TIMEOUT_MS = 90_000;
+
+export type Protocol = "TCP" | "UDP";
+export type ProbeResult = { answer: string } | { error: string };
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol?: Protocol;
+}
+
+export interface PodSpec {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  /** Declared in the Pod spec (named ports resolve against these). */
+  containerPorts?: ContainerPort[];
+}
+
+export interface Pod extends PodSpec {
+  /** namespace/name: what the pod's servers answer. */
+  id: string;
+  ip: string;
+  netns: string;
+  controlSocket: string;
+}
+
+async function sh(command: string, args: string[]): Promise<string> {
+  try {
+    return (await run(command, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })).stdout;
+  } catch (error) {
+    const { stderr } = error as { stderr?: string };
+    throw new Error(`${command} ${args.join(" ")}: ${stderr?.trim() || (error as Error).message}`);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function netnsList(): Promise<string[]> {
+  return (await sh("ip", ["netns", "list"])).split("\n").map((line) => line.split(" ")[0]!).filter((name) => name !== "");
+}
+
+/** Ends what a run left behind when it was killed before its teardown: netns `nfdp<pid>-*` of dead pids. */
+async function sweepStaleRuns(): Promise<void> {
+  for (const name of await netnsList()) {
+    const owner = new RegExp(`^${NETNS_PREFIX}(\\d+)-`).exec(name);
+    if (owner === null || processAlive(Number(owner[1]))) continue;
+    const pids = (await sh("ip", ["netns", "pids", name]).catch(() => "")).split("\n").filter(Boolean).map(Number);
+    for (const pid of pids) process.kill(pid, "SIGKILL");
+    await sh("ip", ["netns", "del", name]).catch(() => {});
+  }
+}
+
+/**
+ * Why this machine cannot run the dataplane suites, or undefined when it can: root, the commands
+ * kube-router needs, network namespaces, veths, iptables and ipset in a namespace of our own.
+ */
+export async function dataplaneUnavailable(): Promise<string | undefined> {
+  if (process.platform !== "linux") return "needs Linux network namespaces";
+  if (process.getuid?.() !== 0) return "needs root (network namespaces, iptables, ipset)";
+  for (const command of ["ip", "iptables", "iptables-save", "iptables-restore", "ipset", "socat"]) {
+    if ((await sh("sh", ["-c", `command -v ${command}`]).catch(() => "")) === "") return `needs \`${command}\` on PATH (.ci/run installs the Debian packages)`;
+  }
+  const probe = `${NETNS_PREFIX}${process.pid}-check`;
+  try {
+    await sh("ip", ["netns", "add", probe]);
+    await sh("ip", ["-n", probe, "link", "add", "c0", "type", "veth", "peer", "name", "c1"]);
+    await sh("ip", ["netns", "exec", probe, "iptables", "-w", "-A", "INPUT", "-j", "ACCEPT"]);
+    await sh("ip", ["netns", "exec", probe, "ipset", "create", "netfence-check", "hash:ip"]);
+    await sh("ip", ["netns", "exec", probe, "ipset", "destroy", "netfence-check"]);
+    return undefined;
+  } catch (error) {
+    return `the kernel lacks a feature kube-router needs: ${(error as Error).message.split("\n")[0]}`;
+  } finally {
+    await sh("ip", ["netns", "del", probe]).catch(() => {});
+  }
+}
+
+interface Started {
+  name: string;
+  child: ChildProcess;
+}
+
+export class Dataplane {
+  /** Network namespaces of this run start with this; its pids make stale ones recognisable. */
+  readonly prefix = `${NETNS_PREFIX}${process.pid}`;
+  readonly nodeNetns = `${this.prefix}-node`;
+  readonly pods = new Map<string, Pod>();
+  private readonly netnses: string[] = [];
+  private readonly processes: Started[] = [];
+  private readonly socketDir: string;
+  /** Each run its own /20 of 198.18.0.0/16 (the gateway's 198.18.0.x stays outside every run's range). */
+  private readonly subnetBase = 16 + (process.pid % 15) * 16;
+  private podCount = 0;
+  private sentinel: { client: Pod; server: Pod; present: boolean } | undefined;
+
+  readonly cluster: Cluster;
+  /** Every pod serves TCP and UDP on each of these ports, declared in its spec or not (notes #11). */
+  readonly ports: number[];
+
+  constructor(cluster: Cluster, ports: number[]) {
+    this.cluster = cluster;
+    this.ports = ports;
+    this.socketDir = join(cluster.dir, "dataplane");
+  }
+
+  private start(name: string, netns: string | undefined, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+    const log = createWriteStream(join(this.socketDir, `${name.replace(/\//g, "_")}.log`), { flags: "a" });
+    const argv = netns === undefined ? [command, ...args] : ["ip", "netns", "exec", netns, command, ...args];
+    // A process group of its own: teardown signals the group, so nothing it forked (socat) survives.
+    const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    this.processes.push({ name, child });
+    return child;
+  }
+
+  private async addNetns(name: string): Promise<void> {
+    await sh("ip", ["netns", "add", name]);
+    this.netnses.push(name);
+    await sh("ip", ["-n", name, "link", "set", "lo", "up"]);
+  }
+
+  async up(): Promise<void> {
+    await sweepStaleRuns();
+    mkdirSync(this.socketDir, { recursive: true });
+    await this.addNetns(this.nodeNetns);
+    // icmp_ratelimit=0: a REJECT's port-unreachable is otherwise rate-limited per destination and
+    // blocked probes would look like timeouts (notes/dataplane.md #1).
+    await sh("ip", ["netns", "exec", this.nodeNetns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv4.icmp_ratelimit=0"]);
+
+    // The API server stays on the host's loopback; the node namespace reaches it at the same address
+    // through a relay over a Unix socket, so kube-router can use the harness's kubeconfig as it is.
+    const apiPort = new URL(this.cluster.apiserverUrl).port;
+    const relaySocket = join(this.socketDir, "apiserver.sock");
+    this.start("relay-host", undefined, "socat", [`UNIX-LISTEN:${relaySocket},fork,unlink-early`, `TCP:127.0.0.1:${apiPort}`]);
+    this.start("relay-node", this.nodeNetns, "socat", [`TCP-LISTEN:${apiPort},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${relaySocket}`]);
+
+    await this.kubectlOk(["create", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name: NODE_NAME, labels: { "kubernetes.io/hostname": NODE_NAME } } }));
+    await this.writeStatus(["node", NODE_NAME], { addresses: [{ type: "InternalIP", address: GATEWAY }, { type: "Hostname", address: NODE_NAME }] });
+
+    const kubeRouter = join(this.cluster.bin, "kube-router");
+    if (!existsSync(kubeRouter)) throw new Error(`${kubeRouter} is missing: test/e2e/build-binaries.sh builds it`);
+    // NODE_NAME first: kube-router would otherwise pick a Node named like the machine (notes #Topology).
+    this.start("kube-router", this.nodeNetns, kubeRouter, [
+      "--run-firewall=true",
+      "--run-router=false",
+      "--run-service-proxy=false",
+      `--kubeconfig=${this.cluster.kubeconfig}`,
+      `--hostname-override=${NODE_NAME}`,
+      "--health-port=0",
+      "--service-cluster-ip-range=10.0.0.0/24",
+    ], { NODE_NAME });
+
+    await this.kubectlOk(["create", "namespace", "dataplane-sentinel"]);
+    const [client, server] = await Promise.all([
+      this.addPod({ namespace: "dataplane-sentinel", name: "client", labels: { role: "client" } }),
+      this.addPod({ namespace: "dataplane-sentinel", name: "server", labels: { role: "server" } }),
+    ]);
+    this.sentinel = { client: client!, server: server!, present: false };
+    await this.until("the sentinel pods to answer each other", async () => this.isOpen(await this.probe(client!, server!, this.ports[0]!, "TCP"), server!), 30_000);
+    // Open proves only the servers: kube-router is up once it enforces the sentinel's first toggle.
+    await this.barrier(STARTUP_TIMEOUT_MS);
+  }
+
+  private async kubectlOk(args: string[], stdin?: string): Promise<string> {
+    const result = await this.cluster.kubectl(args, stdin);
+    if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${result.stderr.trim()}`);
+    return result.stdout;
+  }
+
+  private async writeStatus(object: string[], status: Record<string, unknown>): Promise<void> {
+    await this.kubectlOk(["patch", ...object, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status })]);
+  }
+
+  private nextAddress(): string {
+    const n = this.podCount++;
+    if (n >= 16 * 250) throw new Error("this run has used up its 198.18 sub-range");
+    return `198.18.${this.subnetBase + Math.floor(n / 250)}.${(n % 250) + 2}`;
+  }
+
+  /** A pod: network namespace, routed veth, its agent, and the Pod object with the status a kubelet would write. */
+  async addPod(spec: PodSpec): Promise<Pod> {
+    const index = this.podCount;
+    const ip = this.nextAddress();
+    const netns = `${this.prefix}-p${index}`;
+    const veth = `p${index}`;
+    await this.addNetns(netns);
+    const node = ["-n", this.nodeNetns];
+    await sh("ip", [...node, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns]);
+    await sh("ip", [...node, "addr", "add", `${GATEWAY}/32`, "dev", veth]);
+    await sh("ip", [...node, "link", "set", veth, "up"]);
+    await sh("ip", [...node, "route", "add", `${ip}/32`, "dev", veth]);
+    const pod = ["-n", netns];
+    await sh("ip", [...pod, "addr", "add", `${ip}/32`, "dev", "eth0"]);
+    await sh("ip", [...pod, "link", "set", "eth0", "up"]);
+    await sh("ip", [...pod, "route", "add", `${GATEWAY}/32`, "dev", "eth0"]);
+    // No default route: nothing a pod sends can leave 198.18.0.0/16.
+    await sh("ip", [...pod, "route", "add", "198.18.0.0/16", "via", GATEWAY, "dev", "eth0"]);
+
+    const id = `${spec.namespace}/${spec.name}`;
+    const controlSocket = join(this.socketDir, `${veth}.sock`);
+    const agent = this.start(`pod-${veth}`, netns, process.execPath, [join(import.meta.dirname, "pod-agent.ts"), id, controlSocket, this.ports.join(",")]);
+    await new Promise<void>((resolveReady, reject) => {
+      agent.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolveReady());
+      agent.once("exit", (code) => reject(new Error(`the agent of ${id} exited with ${code}`)));
+    });
+
+    const containerPorts = (spec.containerPorts ?? []).map((p) => ({ protocol: "TCP", ...p }));
+    const manifest = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels },
+      spec: { nodeName: NODE_NAME, containers: [{ name: "agent", image: "netfence.invalid/pod-agent", ports: containerPorts }] },
+    };
+    await this.kubectlOk(["create", "-f", "-"], JSON.stringify(manifest));
+    await this.writeStatus(["pod", spec.name, "-n", spec.namespace], {
+      phase: "Running",
+      hostIP: GATEWAY,
+      hostIPs: [{ ip: GATEWAY }],
+      podIP: ip,
+      podIPs: [{ ip }],
+    });
+    const created: Pod = { ...spec, id, ip, netns, controlSocket };
+    this.pods.set(id, created);
+    return created;
+  }
+
+  /** Deletes the Pod object, then its agent and network namespace. */
+  async removePod(pod: Pod): Promise<void> {
+    await this.kubectlOk(["delete", "pod", pod.name, "-n", pod.namespace, "--force", "--grace-period=0", "--wait=false"]);
+    const started = this.processes.find((p) => p.child.spawnargs.includes(pod.controlSocket));
+    if (started !== undefined) await this.stop(started);
+    await sh("ip", ["netns", "del", pod.netns]);
+    this.netnses.splice(this.netnses.indexOf(pod.netns), 1);
+    this.pods.delete(pod.id);
+  }
+
+  /** One fresh connection from `from` to `to` (never reused: established flows outlive new policies). */
+  probe(from: Pod, to: Pod, port: number, protocol: Protocol): Promise<ProbeResult> {
+    return new Promise((resolveProbe) => {
+      const control = connect(from.controlSocket);
+      let reply = "";
+      control.on("data", (chunk) => (reply += chunk));
+      control.on("end", () => resolveProbe(JSON.parse(reply) as ProbeResult));
+      control.on("error", (error) => resolveProbe({ error: `agent of ${from.id} unreachable: ${error.message}` }));
+      control.end(`${JSON.stringify({ to: to.ip, port, protocol, timeoutMs: PROBE_TIMEOUT_MS })}\n`);
+    });
+  }
+
+  /** Open means the destination pod itself answered; anything else (refused, timeout) is blocked. */
+  isOpen(result: ProbeResult, to: Pod): boolean {
+    return "answer" in result && result.answer === to.id;
+  }
+
+  /**
+   * Returns once kube-router has enforced every change made before the call: toggles a sentinel policy
+   * and waits until the sentinel pair shows it. kube-router applies all policies in one pass, so the
+   * earlier changes are in (notes/dataplane.md #9). A sync that never comes (kube-router aborts a
+   * failed iptables-restore silently, #10) fails here, loudly.
+   */
+  async barrier(timeoutMs = SYNC_TIMEOUT_MS): Promise<void> {
+    const sentinel = this.sentinel!;
+    sentinel.present = !sentinel.present;
+    if (sentinel.present) {
+      const policy = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "sentinel", namespace: "dataplane-sentinel" }, spec: { podSelector: { matchLabels: { role: "server" } }, policyTypes: ["Ingress"] } };
+      await this.kubectlOk(["create", "-f", "-"], JSON.stringify(policy));
+    } else {
+      await this.kubectlOk(["delete", "networkpolicy", "sentinel", "-n", "dataplane-sentinel"]);
+    }
+    await this.until(
+      `kube-router to apply the sentinel policy (${sentinel.present ? "created" : "deleted"}); look for "Aborting sync" in ${join(this.socketDir, "kube-router.log")}`,
+      async () => this.isOpen(await this.probe(sentinel.client, sentinel.server, this.ports[0]!, "TCP"), sentinel.server) !== sentinel.present,
+      timeoutMs,
+    );
+  }
+
+  private async until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await sleep(50);
+    }
+  }
+
+  private async stop({ child }: Started): Promise<void> {
+    this.processes.splice(this.processes.findIndex((p) => p.child === child), 1);
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // the group is already gone
+      }
+    };
+    signalGroup("SIGTERM");
+    await Promise.race([exited, sleep(5_000).then(() => signalGroup("SIGKILL"))]);
+  }
+
+  /** Stops every process this dataplane started (by process group), then deletes its network namespaces. */
+  async down(): Promise<void> {
+    for (const started of [...this.processes].reverse()) await this.stop(started);
+    for (const netns of this.netnses.reverse()) await sh("ip", ["netns", "del", netns]).catch(() => {});
+    this.netnses.length = 0;
+    for (const pod of this.pods.values()) rmSync(pod.controlSocket, { force: true });
+  }
+}
