@@ -11,7 +11,7 @@ import { asJson } from "../json.ts";
 import type { NetworkPolicy, NetworkPolicyIngressRule } from "../kube-objects.ts";
 import { injectAllowedIngress } from "../mutate/inject-allowed-ingress.ts";
 import { INJECTED_ANNOTATION, ISOLATION_POLICY_NAME } from "../names.ts";
-import { isolationPolicy } from "./managed-policy.ts";
+import { isolationPolicy } from "../isolation-policy.ts";
 import type { PolicyRecord } from "./policy-cache.ts";
 
 export type RepairReason =

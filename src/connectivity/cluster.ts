@@ -3,10 +3,11 @@
 // and the allowed namespaces injected into their policies, through the same functions the reconciler
 // and the mutating webhook use. Both are idempotent, so a cluster where they already exist reads the same.
 import { z } from "zod";
-import { ISOLATION_POLICY_NAME, isolationPolicy } from "../cluster/managed-policy.ts";
+import { isolationPolicy } from "../isolation-policy.ts";
 import { isolationOf } from "../isolation.ts";
 import { NetworkPolicySchema, ObjectMetaSchema, type NetworkPolicy } from "../kube-objects.ts";
-import { injectAllowedIngress, NAMESPACE_NAME_LABEL } from "../mutate/inject-allowed-ingress.ts";
+import { injectAllowedIngress } from "../mutate/inject-allowed-ingress.ts";
+import { ISOLATION_POLICY_NAME, NAMESPACE_NAME_LABEL } from "../names.ts";
 import type { Cluster, NamedPort, NamespaceInfo, PolicyInput, Workload } from "./model.ts";
 import { isProtocol } from "./ports.ts";
 

@@ -2,7 +2,7 @@
 // function): an invalid selector is not guessed at, it is reported and its peer or policy skipped.
 import { FieldPath } from "../field-path.ts";
 import type { LabelSelector } from "../kube-objects.ts";
-import { labelSelectorFindings } from "../rules/selector.ts";
+import { labelSelectorProblems } from "../rules/selector.ts";
 
 export type Labels = Readonly<Record<string, string>>;
 export type LabelMatcher = (labels: Labels) => boolean;
@@ -10,8 +10,8 @@ export type LabelMatcher = (labels: Labels) => boolean;
 export const MATCH_ALL: LabelMatcher = () => true;
 
 export function compileSelector(selector: LabelSelector, path: FieldPath): { matcher: LabelMatcher; empty: boolean } | { problem: { path: string; message: string } } {
-  const [invalid] = labelSelectorFindings(selector, path);
-  if (invalid !== undefined) return { problem: { path: invalid.path, message: invalid.message } };
+  const [invalid] = labelSelectorProblems(selector, path);
+  if (invalid !== undefined) return { problem: { path: invalid.path.toString(), message: invalid.message } };
   const labels = Object.entries(selector.matchLabels ?? {});
   const expressions = (selector.matchExpressions ?? []).map(({ key, operator, values = [] }) => {
     const set = new Set(values);

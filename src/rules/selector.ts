@@ -18,7 +18,8 @@ export const NP011 = rule({
   check: labelSelectorProblems,
 });
 
-function labelSelectorProblems(selector: LabelSelector, path: FieldPath): Problem[] {
+/** Also the connectivity engine's check: an invalid selector is reported, never guessed at. */
+export function labelSelectorProblems(selector: LabelSelector, path: FieldPath): Problem[] {
   const problems: Problem[] = [];
   const report = (at: FieldPath, message: string) => ({ path: at, message });
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {

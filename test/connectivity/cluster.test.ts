@@ -2,7 +2,7 @@
 // labels them, and isolated namespaces as netfence makes them (idempotently).
 import t from "tap";
 import { clusterFromObjects, diff } from "../../src/connectivity/index.ts";
-import { isolationPolicy } from "../../src/cluster/managed-policy.ts";
+import { isolationPolicy } from "../../src/isolation-policy.ts";
 import { injectAllowedIngress } from "../../src/mutate/inject-allowed-ingress.ts";
 import type { NetworkPolicy } from "../../src/kube-objects.ts";
 import { namespace, pod, policy } from "./objects.ts";

@@ -1,10 +1,10 @@
 import t from "tap";
-import { isolationPolicy } from "../../src/cluster/managed-policy.ts";
-import { ISOLATION_POLICY_NAME, MANAGED_BY_LABEL } from "../../src/names.ts";
-import { mutateRequest } from "../../src/admission/handle.ts";
-import { admissionPolicy } from "../../src/admission/policy.ts";
-import { parseConfig } from "../../src/config.ts";
-import { findingsOf } from "../helpers/evaluate.ts";
+import { isolationPolicy } from "../src/isolation-policy.ts";
+import { ISOLATION_POLICY_NAME, MANAGED_BY_LABEL } from "../src/names.ts";
+import { mutateRequest } from "../src/admission/handle.ts";
+import { admissionPolicy } from "../src/admission/policy.ts";
+import { parseConfig } from "../src/config.ts";
+import { findingsOf } from "./helpers/evaluate.ts";
 
 t.test("the isolation policy admits its own namespace and the allowed namespaces only", async (t) => {
   const policy = isolationPolicy("team-a", ["monitoring", "ingress-nginx"]);
