@@ -5,7 +5,7 @@ import pino, { type Logger } from "pino";
 import { admissionPolicy } from "./admission/policy.ts";
 import { isolationPredicate } from "./isolation.ts";
 import type { Config } from "./config.ts";
-import { connectToCluster, type ClusterConnection } from "./cluster/kubeconfig.ts";
+import { connectToCluster, type ClusterConnection } from "./kube/kubeconfig.ts";
 import type { NamespaceCache } from "./cluster/namespace-cache.ts";
 import { buildApp, TLS_MIN_VERSION } from "./server/app.ts";
 import type { Metrics } from "./metrics.ts";

@@ -1,7 +1,7 @@
 // `netfence allow`: argument handling around the pure allowPolicy builder.
 import { stringify } from "yaml";
-import { connectToCluster } from "../cluster/kubeconfig.ts";
-import { ApiError, getJson } from "../cluster/raw-api.ts";
+import { connectToCluster } from "../kube/kubeconfig.ts";
+import { ApiError, getJson } from "../kube/raw-api.ts";
 import { UsageError } from "../user-error.ts";
 import { allowPolicy, parsePort, parseSelector, serviceTargetPorts, type AllowRequest, type PortSpec, type ServiceTarget } from "./allow.ts";
 

@@ -1,7 +1,7 @@
 // `netfence audit`: the linter's rules over what already sits in a live cluster.
 import type { KubeConfig } from "@kubernetes/client-node";
-import { ApiError, getJson, listAll } from "../cluster/raw-api.ts";
-import type { SourceDocument } from "../lint/documents.ts";
+import { ApiError, getJson, listAll } from "../kube/raw-api.ts";
+import type { SourceDocument } from "../report/source-document.ts";
 import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../names.ts";
 
 const COLLECTIONS = [

@@ -1,6 +1,6 @@
 // `netfence audit`: the linter's report over a live cluster's objects.
-import { connectToCluster } from "../cluster/kubeconfig.ts";
-import { report, type ReportOptions } from "../lint/command.ts";
+import { connectToCluster } from "../kube/kubeconfig.ts";
+import { report, type ReportOptions } from "../report/report.ts";
 import { UsageError } from "../user-error.ts";
 import { clusterDocuments } from "./audit.ts";
 

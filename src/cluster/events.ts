@@ -4,7 +4,7 @@
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { postJson } from "./raw-api.ts";
+import { postJson } from "../kube/raw-api.ts";
 
 export interface PolicyEvent {
   namespace: string;
