@@ -8,7 +8,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { AllowFlags } from "./allow/command.ts";
 import { loadConfig, type Config } from "./config.ts";
-import type { OutputFormat } from "./lint/report.ts";
+import type { OutputFormat } from "./report/render.ts";
 import { RULES } from "./rules/registry.ts";
 import { UserError } from "./user-error.ts";
 import { VERSION } from "./version.ts";

@@ -135,7 +135,7 @@ const ENV_OVERRIDES: readonly { name: string; path: readonly string[]; convert: 
   { name: "NETFENCE_RECONCILE", path: ["reconcile"], convert: boolean },
 ];
 
-export const CONFIG_ENV = "NETFENCE_CONFIG";
+const CONFIG_ENV = "NETFENCE_CONFIG";
 
 function readConfigFile(path: string): unknown {
   let text: string;

@@ -5,6 +5,7 @@
 import type { Config } from "./config.ts";
 import { ISOLATION_LABEL, KUBESPHERE_ANNOTATION, LEGACY_ANNOTATION } from "./names.ts";
 import type { RuleContext } from "./rules/context.ts";
+import { kubeProxyConfigReader } from "./rules/kubeproxy.ts";
 
 export interface NamespaceMetadata {
   labels?: Readonly<Record<string, string>> | undefined;
@@ -57,6 +58,7 @@ export function ruleContexts(config: NamespaceConfig, view?: NamespaceView): Con
     allowedIngressNamespaces: config.allowedIngressNamespaces,
     podCIDRs: config.podCIDRs,
     emptySelectorScope: config.services.emptySelector,
+    readKubeProxyConfig: kubeProxyConfigReader(),
   };
   const isolated: RuleContext = Object.freeze({ ...base, namespaceIsolated: true });
   const open: RuleContext = Object.freeze({ ...base, namespaceIsolated: false });

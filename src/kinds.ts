@@ -25,7 +25,7 @@ export interface KindEntry {
   mutate?(object: unknown, context: RuleContext): unknown;
 }
 
-export const KINDS = [
+const KINDS = [
   {
     group: "networking.k8s.io",
     kind: "NetworkPolicy",

@@ -16,7 +16,7 @@ export const ObjectMetaSchema = z
   })
   .loose();
 
-export const LabelSelectorRequirementSchema = z
+const LabelSelectorRequirementSchema = z
   .object({
     key: z.string(),
     operator: z.string(),
@@ -24,16 +24,16 @@ export const LabelSelectorRequirementSchema = z
   })
   .loose();
 
-export const LabelSelectorSchema = z
+const LabelSelectorSchema = z
   .object({
     matchLabels: optional(z.record(z.string(), z.string())),
     matchExpressions: optional(z.array(LabelSelectorRequirementSchema)),
   })
   .loose();
 
-export const IPBlockSchema = z.object({ cidr: z.string(), except: optional(z.array(z.string())) }).loose();
+const IPBlockSchema = z.object({ cidr: z.string(), except: optional(z.array(z.string())) }).loose();
 
-export const NetworkPolicyPeerSchema = z
+const NetworkPolicyPeerSchema = z
   .object({
     podSelector: optional(LabelSelectorSchema),
     namespaceSelector: optional(LabelSelectorSchema),
@@ -43,7 +43,7 @@ export const NetworkPolicyPeerSchema = z
 
 const IntOrStringSchema = z.union([z.number().int(), z.string()], { error: "expected an integer or a string" });
 
-export const NetworkPolicyPortSchema = z
+const NetworkPolicyPortSchema = z
   .object({
     protocol: optional(z.string()),
     port: optional(IntOrStringSchema),
@@ -51,11 +51,11 @@ export const NetworkPolicyPortSchema = z
   })
   .loose();
 
-export const NetworkPolicyIngressRuleSchema = z
+const NetworkPolicyIngressRuleSchema = z
   .object({ ports: optional(z.array(NetworkPolicyPortSchema)), from: optional(z.array(NetworkPolicyPeerSchema)) })
   .loose();
 
-export const NetworkPolicyEgressRuleSchema = z
+const NetworkPolicyEgressRuleSchema = z
   .object({ ports: optional(z.array(NetworkPolicyPortSchema)), to: optional(z.array(NetworkPolicyPeerSchema)) })
   .loose();
 
@@ -77,7 +77,7 @@ export const NetworkPolicySchema = z
   })
   .loose();
 
-export const ServicePortSchema = z
+const ServicePortSchema = z
   .object({
     name: optional(z.string()),
     protocol: optional(z.string()),

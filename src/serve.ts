@@ -5,7 +5,7 @@ import pino, { type Logger } from "pino";
 import { admissionPolicy } from "./admission/policy.ts";
 import { isolationPredicate } from "./isolation.ts";
 import type { Config } from "./config.ts";
-import { connectToCluster, type ClusterConnection } from "./cluster/kubeconfig.ts";
+import { connectToCluster, type ClusterConnection } from "./kube/kubeconfig.ts";
 import type { NamespaceCache } from "./cluster/namespace-cache.ts";
 import { buildApp, TLS_MIN_VERSION } from "./server/app.ts";
 import type { Metrics } from "./metrics.ts";
@@ -108,7 +108,7 @@ async function startClusterView(config: Config, connection: ClusterConnection, l
   }
   log.info({ connection: connection.kind, server: connection.config.getCurrentCluster()?.server }, "watching namespaces");
   const [{ httpKubeClient }, { NamespaceCache }, { PolicyCache }, { Reconciler }, { LeaderElector, defaultIdentity, ownNamespace }, { checkKubeProxy }] = await Promise.all([
-    import("./cluster/kube-client.ts"),
+    import("./kube/client.ts"),
     import("./cluster/namespace-cache.ts"),
     import("./cluster/policy-cache.ts"),
     import("./cluster/reconciler.ts"),

@@ -35,7 +35,6 @@ export function admit(webhook: Webhook, request: AdmissionRequest, policy: Admis
   return { kind: entry?.kind ?? "other", verdict, decision: decisionOf(verdict), review: buildAdmissionResponse(request.uid, verdict) };
 }
 
-export const validateRequest = (request: AdmissionRequest, policy: AdmissionPolicy): Verdict => validate(kindEntry(request.group, request.kind), request, policy);
 export const mutateRequest = (request: AdmissionRequest, policy: AdmissionPolicy): Verdict => mutate(kindEntry(request.group, request.kind), request, policy);
 
 function validate(entry: Entry, request: AdmissionRequest, policy: AdmissionPolicy): Verdict {

@@ -44,17 +44,17 @@ export interface AdmissionResponseReview {
 }
 
 export const WARNING_MAX_CHARS = 120;
-export const WARNINGS_MAX_COUNT = 30;
+const WARNINGS_MAX_COUNT = 30;
 /** A denial names every finding up to this many; an object with 10^5 bad peers must not make a 10 MB message. */
-export const DENIALS_MAX_COUNT = 50;
+const DENIALS_MAX_COUNT = 50;
 /** Findings quote the user's values; a 1 MB string must not come back whole. */
-export const FINDING_MAX_CHARS = 500;
+const FINDING_MAX_CHARS = 500;
 
 function oneLine(text: string): string {
   return text.replace(/[\r\n\t]+/g, " ");
 }
 
-export function describeFinding(f: Finding): string {
+function describeFinding(f: Finding): string {
   const text = oneLine(`${f.ruleId} ${f.path || "(object)"}: ${f.message}`);
   return text.length <= FINDING_MAX_CHARS ? text : `${text.slice(0, FINDING_MAX_CHARS - 3)}...`;
 }
@@ -73,7 +73,7 @@ function warningsFor(findings: readonly Finding[]): string[] {
   return shown;
 }
 
-export function denialMessage(denials: readonly Finding[]): string {
+function denialMessage(denials: readonly Finding[]): string {
   const count = denials.length === 1 ? "1 problem" : `${denials.length} problems`;
   const shown = denials.slice(0, DENIALS_MAX_COUNT).map(describeFinding);
   if (denials.length > DENIALS_MAX_COUNT) shown.push(`and ${denials.length - DENIALS_MAX_COUNT} more (run \`netfence lint\` to see them all)`);

@@ -36,14 +36,14 @@ export interface AdmissionRequest {
  * No object of the kinds netfence checks nests anywhere near this deep (a NetworkPolicy with
  * managedFields stays under 20); deeper input is hostile and would overflow recursive code.
  */
-export const MAX_OBJECT_DEPTH = 100;
+const MAX_OBJECT_DEPTH = 100;
 
 /**
  * Recursive but bounded: it never descends more than `limit` levels, so measuring a hostile object
  * cannot itself overflow the stack; and it allocates nothing, which the iterative walk with a stack
  * of [value, depth] pairs did for every object of every request.
  */
-export function nestsDeeperThan(value: unknown, limit: number): boolean {
+function nestsDeeperThan(value: unknown, limit: number): boolean {
   if (value === null || typeof value !== "object") return false;
   if (limit <= 0) return true;
   if (Array.isArray(value)) {

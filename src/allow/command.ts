@@ -2,8 +2,8 @@
 // effect or is refused with one line: an option dropped in silence writes a policy other than the one
 // asked for (`--protocol UDP` without a port used to allow every port of every protocol).
 import { stringify } from "yaml";
-import { connectToCluster } from "../cluster/kubeconfig.ts";
-import { httpKubeClient, paths, statusOf } from "../cluster/kube-client.ts";
+import { connectToCluster } from "../kube/kubeconfig.ts";
+import { httpKubeClient, paths, statusOf } from "../kube/client.ts";
 import { ServiceSchema } from "../kube-objects.ts";
 import { UsageError } from "../user-error.ts";
 import { allowPolicy, parsePort, parseProtocol, parseSelector, serviceTargetPorts, type AllowRequest, type PortSpec, type ServiceTarget } from "./allow.ts";

@@ -1,7 +1,7 @@
 // `netfence audit`: the linter's rules over what already sits in a live cluster.
 import { ConfigMapSchema } from "../kube-objects.ts";
-import { paths, statusOf, type KubeClient } from "../cluster/kube-client.ts";
-import type { SourceDocument } from "../lint/documents.ts";
+import { paths, statusOf, type KubeClient } from "../kube/client.ts";
+import type { SourceDocument } from "../report/source-document.ts";
 import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../names.ts";
 
 const COLLECTIONS = [

@@ -1,7 +1,7 @@
 // `netfence audit`: the linter's report over a live cluster's objects.
-import { httpKubeClient } from "../cluster/kube-client.ts";
-import { connectToCluster } from "../cluster/kubeconfig.ts";
-import { report, type ReportOptions } from "../lint/command.ts";
+import { httpKubeClient } from "../kube/client.ts";
+import { connectToCluster } from "../kube/kubeconfig.ts";
+import { report, type ReportOptions } from "../report/report.ts";
 import { UsageError } from "../user-error.ts";
 import { clusterDocuments } from "./audit.ts";
 

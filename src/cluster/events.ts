@@ -3,7 +3,7 @@
 // written is logged, never a reason to fail the reconcile.
 import { hostname } from "node:os";
 import type { Logger } from "pino";
-import { paths, type KubeClient } from "./kube-client.ts";
+import { paths, type KubeClient } from "../kube/client.ts";
 
 export interface PolicyEvent {
   namespace: string;

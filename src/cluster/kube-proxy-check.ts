@@ -4,7 +4,7 @@ import { ConfigMapSchema } from "../kube-objects.ts";
 import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../names.ts";
 import { masqueradeAllModes } from "../rules/kubeproxy.ts";
 import type { Metrics } from "../metrics.ts";
-import { paths, statusOf, type KubeClient } from "./kube-client.ts";
+import { paths, statusOf, type KubeClient } from "../kube/client.ts";
 
 export async function checkKubeProxy(client: KubeClient, log: Logger, metrics: Metrics): Promise<void> {
   let data: Record<string, string> | undefined;

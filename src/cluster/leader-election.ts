@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { abortableSleep } from "./abortable-sleep.ts";
 import { z } from "zod";
-import { KubeApiError, paths, statusOf, type KubeClient } from "./kube-client.ts";
+import { KubeApiError, paths, statusOf, type KubeClient } from "../kube/client.ts";
 
 const LeaseSchema = z
   .object({

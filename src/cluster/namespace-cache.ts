@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { isolationOf, type Isolation } from "../isolation.ts";
 import { NamespaceSchema, type Namespace } from "../kube-objects.ts";
 import type { Metrics } from "../metrics.ts";
-import { paths, type KubeClient } from "./kube-client.ts";
+import { paths, type KubeClient } from "../kube/client.ts";
 import { WatchCache } from "./watch-cache.ts";
 
 export interface NamespaceState {

@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import { NetworkPolicySchema, type NetworkPolicy, type NetworkPolicySpecSchema } from "../kube-objects.ts";
 import { INJECTED_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL } from "../names.ts";
 import type { Metrics } from "../metrics.ts";
-import { paths, type KubeClient } from "./kube-client.ts";
+import { paths, type KubeClient } from "../kube/client.ts";
 import { WatchCache } from "./watch-cache.ts";
 import type { z } from "zod";
 

@@ -11,7 +11,7 @@ import { INJECTED_ANNOTATION, ISOLATION_POLICY_NAME } from "../names.ts";
 import { normalizeNamespaces } from "../mutate/inject-allowed-ingress.ts";
 import type { Metrics } from "../metrics.ts";
 import { recordEvent, type PolicyEvent } from "./events.ts";
-import { paths, statusOf, type KubeClient } from "./kube-client.ts";
+import { paths, statusOf, type KubeClient } from "../kube/client.ts";
 import type { NamespaceCache } from "./namespace-cache.ts";
 import type { PolicyCache } from "./policy-cache.ts";
 import { planNamespace, type Repair } from "./reconcile-plan.ts";

@@ -6,7 +6,7 @@
 import type { Logger } from "pino";
 import { abortableSleep } from "./abortable-sleep.ts";
 import type { z } from "zod";
-import { listAll, statusOf, type KubeClient } from "./kube-client.ts";
+import { listAll, statusOf, type KubeClient } from "../kube/client.ts";
 
 export type CacheListener<R> = (key: string, record: R | undefined, previous: R | undefined) => void;
 

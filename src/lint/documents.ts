@@ -6,17 +6,8 @@ import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { extname, join } from "node:path";
 import { LineCounter, parseAllDocuments, type Document } from "yaml";
 import { pathSegments } from "../field-path.ts";
+import type { SourceDocument } from "../report/source-document.ts";
 import { UserError } from "../user-error.ts";
-
-export interface SourceDocument {
-  /** File path, or `-` for stdin, or `cluster` for audit. */
-  source: string;
-  /** Index of the document in its file (items of a List count one each). */
-  index: number;
-  object: unknown;
-  /** The line a field path sits on, when the object came from text. */
-  lineOf?: (path: string) => number | undefined;
-}
 
 /** What was read, and what could not be: each problem is one line that starts with its path. */
 export interface Manifests {

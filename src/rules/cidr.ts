@@ -86,13 +86,13 @@ export function parseCidr(text: string): CidrParse {
   }
   const prefix = Number(prefixText);
   if (prefix > maxPrefix) return { ok: false, reason: `the prefix length must be at most ${maxPrefix} for IPv${family}` };
-  if (family === 4) {
+  if (address instanceof ipaddr.IPv4) {
     // Integer arithmetic on the four octets: the strict text is already canonical.
-    const [a, b, c, d] = (address as ipaddr.IPv4).octets as [number, number, number, number];
+    const [a, b, c, d] = address.octets as [number, number, number, number];
     const value = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
     const net = prefix === 0 ? 0 : (value & (0xffffffff << (32 - prefix))) >>> 0;
     const network = `${net >>> 24}.${(net >>> 16) & 255}.${(net >>> 8) & 255}.${net & 255}/${prefix}`;
-    return { ok: true, cidr: { family, address, prefix, network }, hostBitsSet: net !== value, nonCanonical: false };
+    return { ok: true, cidr: { family: 4, address, prefix, network }, hostBitsSet: net !== value, nonCanonical: false };
   }
   const networkAddress = ipaddr.IPv6.networkAddressFromCIDR(`${addressText}/${prefix}`);
   const network = `${canonicalAddress(networkAddress)}/${prefix}`;
@@ -113,7 +113,7 @@ export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   return false;
 }
 
-export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return cidrContains(a, b) || cidrContains(b, a);
 }
 

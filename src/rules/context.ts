@@ -1,4 +1,5 @@
 import type { Cidr } from "./cidr.ts";
+import { masqueradeAllModes, type MasqueradeAll } from "./kubeproxy.ts";
 
 /** Everything a rule may know beyond the object itself. A plain value: rules never do I/O. */
 export interface RuleContext {
@@ -7,6 +8,8 @@ export interface RuleContext {
   allowedIngressNamespaces: readonly string[];
   podCIDRs: readonly Cidr[];
   emptySelectorScope: "isolated" | "all" | "off";
+  /** How a kube-proxy `config.conf` is read: pure; the edges pass one that remembers its last answer. */
+  readKubeProxyConfig: (configConf: string) => MasqueradeAll;
 }
 
 export const DEFAULT_RULE_CONTEXT: RuleContext = {
@@ -14,4 +17,5 @@ export const DEFAULT_RULE_CONTEXT: RuleContext = {
   allowedIngressNamespaces: [],
   podCIDRs: [],
   emptySelectorScope: "isolated",
+  readKubeProxyConfig: masqueradeAllModes,
 };

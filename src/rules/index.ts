@@ -41,16 +41,18 @@ function ruleFindings(subject: Subject, object: unknown, context: RuleContext, r
   return findings;
 }
 
-function withActions(findings: Finding[], actions: RuleActions): Finding[] {
+function withActions(findings: Finding[], actions: RuleActions, registry: RuleRegistry): Finding[] {
   const out: Finding[] = [];
   for (const f of findings) {
-    const action = actions[f.ruleId] ?? f.action;
+    const configured = actions[f.ruleId] ?? f.action;
+    // Config validation refuses such a denial; this keeps a config built in code from giving one.
+    const action = configured === "deny" && registry.get(f.ruleId)?.maxAction === "warn" ? "warn" : configured;
     if (action !== "off") out.push(action === f.action ? f : { ...f, action });
   }
   return out;
 }
 
-export const GRANDFATHERED_PREFIX = "already stored, allowed on update (fix it when you can): ";
+const GRANDFATHERED_PREFIX = "already stored, allowed on update (fix it when you can): ";
 
 /**
  * Findings for an object, with configured actions applied. On UPDATE a denial the stored object
@@ -58,9 +60,9 @@ export const GRANDFATHERED_PREFIX = "already stored, allowed on update (fix it w
  * CIDR validation: nobody is locked out of editing an old object.
  */
 export function evaluate(subject: Subject, context: RuleContext, actions: RuleActions, registry: RuleRegistry = RULES): Finding[] {
-  const findings = withActions(ruleFindings(subject, subject.object, context, registry), actions);
+  const findings = withActions(ruleFindings(subject, subject.object, context, registry), actions, registry);
   if (subject.oldObject === undefined || subject.oldObject === null || !findings.some((f) => f.action === "deny")) return findings;
-  const stored = withActions(ruleFindings(subject, subject.oldObject, context, registry), actions);
+  const stored = withActions(ruleFindings(subject, subject.oldObject, context, registry), actions, registry);
   return findings.map((f) => {
     if (f.action !== "deny") return f;
     const grandfathered = stored.some(

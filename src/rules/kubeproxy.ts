@@ -1,30 +1,33 @@
 // KP001: kube-proxy's masqueradeAll SNATs every Service connection, so source-based rules see node
 // addresses. The ConfigMap kube-system/kube-proxy carries KubeProxyConfiguration in `config.conf`.
+// KP002: a config.conf netfence cannot read; never a denial, whatever the config says.
 import { parse as parseYaml } from "yaml";
 import { FieldPath } from "../field-path.ts";
 import { ConfigMapSchema } from "../kube-objects.ts";
 import { KUBE_PROXY_CONFIG_KEY, KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../names.ts";
 import { rule, type Visit } from "./rule.ts";
 
-export function isKubeProxyConfigMap(namespace: string | undefined, name: string | undefined): boolean {
+function isKubeProxyConfigMap(namespace: string | undefined, name: string | undefined): boolean {
   return namespace === KUBE_PROXY_NAMESPACE && name === KUBE_PROXY_CONFIGMAP;
 }
 
 export type MasqueradeAll = { ok: true; modes: string[] } | { ok: false; problem: string };
 
-// A cluster has one kube-proxy ConfigMap and its config.conf rarely changes, while the YAML parse
-// costs ~0.5 ms and ~900 KB of garbage: the last answer is kept, keyed by the whole text.
-let last: { configConf: string; result: MasqueradeAll } | undefined;
+/**
+ * A cluster has one kube-proxy ConfigMap and its config.conf rarely changes, while the YAML parse
+ * costs ~0.5 ms and ~900 KB of garbage: a reader keeps its last answer, keyed by the whole text. The
+ * edges (admission, lint) make one each and pass it in the rule context; the rules keep no state.
+ */
+export function kubeProxyConfigReader(): (configConf: string) => MasqueradeAll {
+  let last: { configConf: string; result: MasqueradeAll } | undefined;
+  return (configConf) => {
+    if (last?.configConf !== configConf) last = { configConf, result: masqueradeAllModes(configConf) };
+    return last.result;
+  };
+}
 
 /** Which proxy modes of a `config.conf` turn masqueradeAll on. */
 export function masqueradeAllModes(configConf: string): MasqueradeAll {
-  if (last !== undefined && last.configConf === configConf) return last.result;
-  const result = parseMasqueradeAll(configConf);
-  last = { configConf, result };
-  return result;
-}
-
-function parseMasqueradeAll(configConf: string): MasqueradeAll {
   let config: unknown;
   try {
     config = parseYaml(configConf, { maxAliasCount: 100 });
@@ -60,13 +63,31 @@ export const KP001 = rule({
   example: {
     yaml: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube-proxy, namespace: kube-system}\ndata:\n  config.conf: |\n    apiVersion: kubeproxy.config.k8s.io/v1alpha1\n    kind: KubeProxyConfiguration\n    mode: iptables\n    iptables:\n      masqueradeAll: true\n",
   },
-  check: ({ text }, root) => {
-    const path = root.child("data").key(KUBE_PROXY_CONFIG_KEY);
-    const result = masqueradeAllModes(text);
-    if (!result.ok) return [{ path, message: `${KUBE_PROXY_CONFIG_KEY} ${result.problem}; netfence cannot tell whether masqueradeAll is on` }];
+  check: ({ text }, root, context) => {
+    const result = context.readKubeProxyConfig(text);
+    if (!result.ok) return [];
     return result.modes.map((mode) => ({
-      path,
+      path: root.child("data").key(KUBE_PROXY_CONFIG_KEY),
       message: `\`${mode}.masqueradeAll: true\` makes kube-proxy SNAT all Service traffic, so NetworkPolicy ipBlock and pod rules see node addresses`,
     }));
+  },
+});
+
+export const KP002 = rule({
+  id: "KP002",
+  kind: "ConfigMap",
+  at: "kubeProxyConfig",
+  defaultAction: "warn",
+  // The cluster's own kube-proxy has the last word on its config: what netfence cannot read is no
+  // reason to refuse the ConfigMap.
+  maxAction: "warn",
+  title: "kube-proxy config.conf cannot be read, so masqueradeAll is not checked",
+  why: "netfence cannot tell whether kube-proxy SNATs Service traffic; kube-proxy itself may read the file differently.",
+  fix: "make `config.conf` a KubeProxyConfiguration in valid YAML, or set this rule to `off`.",
+  example: { yaml: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube-proxy, namespace: kube-system}\ndata:\n  config.conf: |\n    iptables: [masqueradeAll\n" },
+  check: ({ text }, root, context) => {
+    const result = context.readKubeProxyConfig(text);
+    if (result.ok) return [];
+    return [{ path: root.child("data").key(KUBE_PROXY_CONFIG_KEY), message: `${KUBE_PROXY_CONFIG_KEY} ${result.problem}; netfence cannot tell whether masqueradeAll is on` }];
   },
 });

@@ -20,7 +20,7 @@ export function renderRuleReference(registry: RuleRegistry = RULES): string {
     lines.push(
       `## ${rule.id}`,
       "",
-      `**${rule.title}** (${rule.kind}, default \`${rule.defaultAction}\`)`,
+      `**${rule.title}** (${rule.kind}, default \`${rule.defaultAction}\`${rule.maxAction === "warn" ? ", never a denial" : ""})`,
       "",
       `Why: ${rule.why}`,
       "",

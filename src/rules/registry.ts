@@ -3,7 +3,7 @@
 // rule object in its family file and one line here.
 import { z } from "zod";
 import { NP020, NP021, NP022, NP023, NP024, NP025 } from "./cidr.ts";
-import { KP001 } from "./kubeproxy.ts";
+import { KP001, KP002 } from "./kubeproxy.ts";
 import { NS001 } from "./namespace.ts";
 import { NP001, NP002, NP003, NP004, NP010, NP040, NP041, NP042 } from "./networkpolicy.ts";
 import { NP030, NP031, NP032, NP033, NP034 } from "./ports.ts";
@@ -62,6 +62,7 @@ export const RULES = ruleRegistry([
   SVC001,
   SVC002,
   KP001,
+  KP002,
   NS001,
 ]);
 
@@ -69,10 +70,19 @@ export type ConfiguredAction = "deny" | "warn" | "off";
 /** The config's `rules:` map: rule ID to the action that replaces the rule's default. */
 export type RuleActions = Readonly<Record<string, ConfiguredAction>>;
 
-/** The schema of the config's `rules:` map: only IDs of this registry. */
+/** The schema of the config's `rules:` map: only IDs of this registry, and no denial a rule may not give. */
 export function ruleActionsSchema(registry: RuleRegistry): z.ZodType<RuleActions> {
-  return z.record(
-    z.string().refine((id) => registry.get(id) !== undefined, { error: `unknown rule ID; known: ${registry.ids.join(", ")}` }),
-    z.enum(["deny", "warn", "off"]),
-  );
+  return z
+    .record(
+      z.string().refine((id) => registry.get(id) !== undefined, { error: `unknown rule ID; known: ${registry.ids.join(", ")}` }),
+      z.enum(["deny", "warn", "off"]),
+    )
+    .superRefine((actions, ctx) => {
+      for (const [id, action] of Object.entries(actions)) {
+        const rule = registry.get(id);
+        if (action === "deny" && rule?.maxAction === "warn") {
+          ctx.addIssue({ code: "custom", path: [id], message: `${id} never denies (${rule.title}); use warn or off` });
+        }
+      }
+    });
 }

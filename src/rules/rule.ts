@@ -33,7 +33,7 @@ export interface IPBlockNode {
   validExcepts: readonly { cidr: Cidr; index: number; text: string }[];
 }
 
-/** The kube-proxy ConfigMap's `config.conf`, as text (the parse is memoized by the caller). */
+/** The kube-proxy ConfigMap's `config.conf`, as text (read through `RuleContext.readKubeProxyConfig`). */
 export interface KubeProxyConfigNode {
   configMap: ConfigMap;
   text: string;
@@ -78,6 +78,8 @@ export interface Rule<S extends Site = Site> {
   fix: string;
   /** An object that triggers the rule, as a user would write it; docs show it, a test runs it. */
   example: { yaml: string; isolated?: boolean };
+  /** The strongest action the config may give it (`warn`: it never denies, whatever `rules:` says). */
+  maxAction?: "warn";
   /** The problems at one node; `path` is where the node sits in the object. */
   check(node: Sites[S]["node"], path: FieldPath, context: RuleContext): Problem[];
 }

@@ -1,6 +1,6 @@
 import t from "tap";
 import { parseManifests, readManifests } from "../../src/lint/documents.ts";
-import { exitCodeFor, lintDocuments } from "../../src/lint/lint.ts";
+import { exitCodeFor, lintDocuments } from "../../src/report/lint.ts";
 import { parseConfig } from "../../src/config.ts";
 
 const options = { config: parseConfig({}), actions: {}, defaultNamespace: "default" };

@@ -2,8 +2,8 @@
 // shows up in evaluate, in config validation, in the generated docs and in SARIF.
 import t from "tap";
 import { parseManifests } from "../../src/lint/documents.ts";
-import { lintDocuments } from "../../src/lint/lint.ts";
-import { render, renderSarif } from "../../src/lint/report.ts";
+import { lintDocuments } from "../../src/report/lint.ts";
+import { render, renderSarif } from "../../src/report/render.ts";
 import { parseConfig } from "../../src/config.ts";
 import { DEFAULT_RULE_CONTEXT } from "../../src/rules/context.ts";
 import { evaluate } from "../../src/rules/index.ts";

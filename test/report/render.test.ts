@@ -1,10 +1,10 @@
 // Golden outputs: the three formats for one input with a denial and a warning. To update after an
-// intended change: NETFENCE_UPDATE_GOLDEN=1 npx tap test/lint/report.test.ts, then review the diff.
+// intended change: NETFENCE_UPDATE_GOLDEN=1 npx tap test/report/render.test.ts, then review the diff.
 import { readFileSync, writeFileSync } from "node:fs";
 import t from "tap";
 import { parseManifests } from "../../src/lint/documents.ts";
-import { lintDocuments } from "../../src/lint/lint.ts";
-import { render } from "../../src/lint/report.ts";
+import { lintDocuments } from "../../src/report/lint.ts";
+import { render } from "../../src/report/render.ts";
 import { parseConfig } from "../../src/config.ts";
 
 const input = `apiVersion: networking.k8s.io/v1

@@ -15,7 +15,7 @@ function summary(results: readonly LintResult[]) {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-export function renderText(results: readonly LintResult[], colour: boolean): string {
+function renderText(results: readonly LintResult[], colour: boolean): string {
   const paint = (code: string, text: string) => (colour ? `\u001b[${code}m${text}\u001b[0m` : text);
   const lines: string[] = [];
   for (const result of results) {
@@ -34,7 +34,7 @@ export function renderText(results: readonly LintResult[], colour: boolean): str
   return `${lines.join("\n")}\n`;
 }
 
-export function renderJson(results: readonly LintResult[]): string {
+function renderJson(results: readonly LintResult[]): string {
   return `${JSON.stringify(
     {
       results: results.map((r) => ({

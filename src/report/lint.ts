@@ -6,7 +6,7 @@ import { kindEntry } from "../kinds.ts";
 import type { Finding } from "../rules/finding.ts";
 import { evaluate, findingOf, type RuleActions } from "../rules/index.ts";
 import { NP001 } from "../rules/networkpolicy.ts";
-import type { SourceDocument } from "./documents.ts";
+import type { SourceDocument } from "./source-document.ts";
 
 export interface LintOptions {
   /** The webhook's config: isolated namespaces, pod CIDRs, allowed namespaces, Service scope. */
