@@ -8,9 +8,9 @@ import { parseCidr, type Cidr } from "./rules/cidr.ts";
 import { RULE_IDS, isRuleId, type RuleId } from "./rules/catalogue.ts";
 import { isNamespaceName } from "./rules/label-syntax.ts";
 
-const namespaceName = z.string().refine(isNamespaceName, { error: "must be a namespace name (a DNS-1123 label)" });
+export const namespaceName = z.string().refine(isNamespaceName, { error: "must be a namespace name (a DNS-1123 label)" });
 
-const cidr = z.string().transform((text, ctx): Cidr => {
+export const cidr = z.string().transform((text, ctx): Cidr => {
   const parsed = parseCidr(text);
   if (!parsed.ok) ctx.addIssue({ code: "custom", message: `\`${text}\` is not a valid CIDR: ${parsed.reason}` });
   else if (parsed.hostBitsSet) ctx.addIssue({ code: "custom", message: `\`${text}\` has host bits set; write \`${parsed.cidr.network}\`` });
@@ -18,7 +18,7 @@ const cidr = z.string().transform((text, ctx): Cidr => {
   return z.NEVER;
 });
 
-const ruleActions = z.record(
+export const ruleActions = z.record(
   z.string().refine(isRuleId, { error: `unknown rule ID; known: ${RULE_IDS.join(", ")}` }),
   z.enum(["deny", "warn", "off"]),
 ) as unknown as z.ZodType<Partial<Record<RuleId, "deny" | "warn" | "off">>>;
