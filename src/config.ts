@@ -9,15 +9,18 @@ import { isNamespaceName } from "./rules/label-syntax.ts";
 import { RULES, ruleActionsSchema } from "./rules/registry.ts";
 import { UserError } from "./user-error.ts";
 
-const namespaceName = z.string().refine(isNamespaceName, { error: "must be a namespace name (a DNS-1123 label)" });
+export const namespaceName = z.string().refine(isNamespaceName, { error: "must be a namespace name (a DNS-1123 label)" });
 
-const cidr = z.string().transform((text, ctx): Cidr => {
+export const cidr = z.string().transform((text, ctx): Cidr => {
   const parsed = parseCidr(text);
   if (!parsed.ok) ctx.addIssue({ code: "custom", message: `\`${text}\` is not a valid CIDR: ${parsed.reason}` });
   else if (parsed.hostBitsSet) ctx.addIssue({ code: "custom", message: `\`${text}\` has host bits set; write \`${parsed.cidr.network}\`` });
   else return parsed.cidr;
   return z.NEVER;
 });
+
+/** The `rules:` map, exported so that the chart's JSON Schema can say what zod checks in code. */
+export const ruleActions = ruleActionsSchema(RULES);
 
 export const ConfigSchema = z.strictObject({
   listen: z
@@ -42,7 +45,7 @@ export const ConfigSchema = z.strictObject({
   isolatedNamespaces: z.array(namespaceName).default([]),
   podCIDRs: z.array(cidr).default([]),
   services: z.strictObject({ emptySelector: z.enum(["isolated", "all", "off"]).default("isolated") }).prefault({}),
-  rules: ruleActionsSchema(RULES).default({}),
+  rules: ruleActions.default({}),
   reconcile: z.boolean().default(true),
   /** How often the reconciler re-checks every namespace, catching up on anything it missed. */
   resyncSeconds: z.number().positive().default(300),

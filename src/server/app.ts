@@ -18,7 +18,7 @@ export interface AppOptions {
 }
 
 export const TLS_MIN_VERSION = "TLSv1.2";
-export const TLS_HANDSHAKE_TIMEOUT_MS = 5_000;
+const TLS_HANDSHAKE_TIMEOUT_MS = 5_000;
 
 export function buildApp(options: AppOptions): FastifyInstance {
   const metrics = options.metrics ?? createMetrics({ processMetrics: false });
