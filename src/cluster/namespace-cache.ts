@@ -10,6 +10,8 @@ import { WatchCache } from "./watch-cache.ts";
 export interface NamespaceState {
   name: string;
   isolation: Isolation;
+  /** Being deleted: the API server refuses new objects in it, so there is nothing to reconcile. */
+  terminating: boolean;
 }
 
 export type NamespaceListener = (name: string, state: NamespaceState | undefined) => void;
@@ -36,7 +38,11 @@ export class NamespaceCache {
       path: paths.namespaces,
       schema: NamespaceSchema,
       keyOf: (ns) => ns.metadata?.name,
-      toRecord: (ns) => ({ name: ns.metadata!.name!, isolation: isolationOf({ labels: ns.metadata?.labels, annotations: ns.metadata?.annotations }) }),
+      toRecord: (ns) => ({
+        name: ns.metadata!.name!,
+        isolation: isolationOf({ labels: ns.metadata?.labels, annotations: ns.metadata?.annotations }),
+        terminating: ns.metadata?.["deletionTimestamp"] != null,
+      }),
       log,
       staleAfterMs: options.staleAfterMs,
       ...(options.backoff ? { backoff: options.backoff } : {}),

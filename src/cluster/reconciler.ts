@@ -130,8 +130,9 @@ export class Reconciler {
   }
 
   private plan(namespace: string): Repair[] {
-    // A namespace that no longer exists has nothing left to reconcile.
-    if (this.namespaces.get(namespace) === undefined) return [];
+    // A namespace that is gone or going has nothing left to reconcile.
+    const state = this.namespaces.get(namespace);
+    if (state === undefined || state.terminating) return [];
     return planNamespace({
       namespace,
       isolated: this.options.isIsolated(namespace),

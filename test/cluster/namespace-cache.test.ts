@@ -19,24 +19,24 @@ function setup() {
   return { api, cache, metrics, advance: (ms: number) => (now += ms) };
 }
 
-t.test("not ready before the first list; then every isolation source is known", async (t) => {
+t.test("not ready before the first list; then every isolation source, and namespaces being deleted, are known", async (t) => {
   const { api, cache } = setup();
   api.put("/api/v1/namespaces/label", namespace("label", { "netfence.io/isolation": "enabled" }));
   api.put("/api/v1/namespaces/kubesphere", namespace("kubesphere", {}, { "kubesphere.io/network-isolate": "enabled" }));
   api.put("/api/v1/namespaces/legacy", namespace("legacy", {}, { "net.beta.kubernetes.io/network-policy": '{"ingress":{"isolation":"DefaultDeny"}}' }));
-  api.put("/api/v1/namespaces/open", namespace("open"));
+  api.put("/api/v1/namespaces/leaving", { ...namespace("leaving"), metadata: { name: "leaving", deletionTimestamp: "2026-12-03T17:00:00Z" } });
   t.same(cache.readiness(), { ready: false, reason: "namespace cache has not synced yet" });
   cache.start();
   t.teardown(() => cache.stop());
   await cache.whenSynced();
   t.same(cache.readiness(), { ready: true });
   t.same(
-    cache.all().map((s) => [s.name, s.isolation.source, s.isolation.isolated]),
+    cache.all().map((s) => [s.name, s.isolation.source, s.isolation.isolated, s.terminating]),
     [
-      ["label", "label", true],
-      ["kubesphere", "kubesphere-annotation", true],
-      ["legacy", "legacy-annotation", true],
-      ["open", "none", false],
+      ["label", "label", true, false],
+      ["kubesphere", "kubesphere-annotation", true, false],
+      ["legacy", "legacy-annotation", true, false],
+      ["leaving", "none", false, true],
     ],
   );
 });

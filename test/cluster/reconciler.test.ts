@@ -175,3 +175,10 @@ t.test("writes are rate-bounded: 30 re-injections at 20 writes/s take at least h
   t.ok(patches.at(-1)!.at - patches[0]!.at >= 450, `${patches.at(-1)!.at - patches[0]!.at} ms from first to last write`);
   t.equal((await metrics.reconcilePending.get()).values[0]?.value, 0, "nothing pending once done");
 });
+
+t.test("a namespace being deleted is left alone (the API server refuses new objects in it)", async (t) => {
+  const { api, start } = await setup(t);
+  api.put(nsPath("team-a"), { ...namespace("team-a", true), metadata: { ...namespace("team-a", true).metadata, deletionTimestamp: "2026-12-03T17:00:00Z" } });
+  await start();
+  t.same(api.callsOf("apply"), [], "no policy created");
+});
