@@ -60,7 +60,8 @@ export class Reconciler {
     this.options = options;
     this.bucket = new TokenBucket(options.writesPerSecond, this.now);
     namespaces.onChange((name) => this.schedule(name));
-    policies.onChange((namespace, name, record, previous) => {
+    policies.onChange((_key, record, previous) => {
+      const { namespace, name } = (record ?? previous)!;
       if (record === undefined && previous?.managed === true && name === ISOLATION_POLICY_NAME && this.options.isIsolated(namespace)) this.deletedWhileIsolated.add(namespace);
       this.schedule(namespace);
     });
