@@ -91,6 +91,9 @@ export class Reconciler {
     this.retries.clear();
     this.queue.clear();
     this.bucket.cancel();
+    // Drift is what this replica has yet to repair; a replica that does not reconcile has none.
+    this.drift.clear();
+    this.updatePending();
     if (!this.draining) this.notifyIdle();
   }
 
