@@ -4,6 +4,7 @@
 import pino from "pino";
 import t from "tap";
 import { LeaderElector, ownNamespace } from "../../src/cluster/leader-election.ts";
+import { parseConfig } from "../../src/config.ts";
 import { eventually, FakeKubeClient } from "../helpers/fake-kube-client.ts";
 
 const log = pino({ level: "silent" });
@@ -107,4 +108,9 @@ t.test("the Lease lives in the namespace netfence runs in, or default outside a 
     }),
     "default",
   );
+});
+
+t.test("config: a renew deadline not shorter than the lease duration is refused (two leaders could overlap)", async (t) => {
+  t.throws(() => parseConfig({ leaderElection: { leaseDurationSeconds: 10, renewDeadlineSeconds: 10 } }), /leaderElection\.renewDeadlineSeconds: renewDeadlineSeconds must be less than leaseDurationSeconds/);
+  t.same(parseConfig({}).leaderElection, { enabled: true, leaseName: "netfence", leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 });
 });
