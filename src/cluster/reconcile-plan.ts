@@ -56,11 +56,12 @@ export function planNamespace({ namespace, isolated, policies, allowedIngressNam
     else if (!sameAsDesired(current, desired)) repairs.push({ action: "apply", namespace, name: ISOLATION_POLICY_NAME, reason: "isolation-policy-edited", policy: desired });
   }
   for (const policy of policies) {
-    if (policy.managed) {
-      if (!isolated) repairs.push({ action: "delete", namespace, name: policy.name, reason: "isolation-off" });
+    if (policy.managed && !isolated) {
+      repairs.push({ action: "delete", namespace, name: policy.name, reason: "isolation-off" });
       continue;
     }
-    if (policy.name === ISOLATION_POLICY_NAME && isolated) continue; // its label is being restored above
+    if (policy.name === ISOLATION_POLICY_NAME && isolated) continue; // compared as a whole above
+    // Every other policy, the team's own and `netfence allow`'s, gets what the webhook would inject.
     const repair = injectionRepair(policy, isolated ? allowedIngressNamespaces : []);
     if (repair !== undefined) repairs.push(repair);
   }

@@ -60,7 +60,8 @@ export class Reconciler {
     this.options = options;
     this.bucket = new TokenBucket(options.writesPerSecond, this.now);
     namespaces.onChange((name) => this.schedule(name));
-    policies.onChange((namespace, name, record, previous) => {
+    policies.onChange((_key, record, previous) => {
+      const { namespace, name } = (record ?? previous)!;
       if (record === undefined && previous?.managed === true && name === ISOLATION_POLICY_NAME && this.options.isIsolated(namespace)) this.deletedWhileIsolated.add(namespace);
       this.schedule(namespace);
     });
@@ -90,6 +91,9 @@ export class Reconciler {
     this.retries.clear();
     this.queue.clear();
     this.bucket.cancel();
+    // Drift is what this replica has yet to repair; a replica that does not reconcile has none.
+    this.drift.clear();
+    this.updatePending();
     if (!this.draining) this.notifyIdle();
   }
 
@@ -130,8 +134,9 @@ export class Reconciler {
   }
 
   private plan(namespace: string): Repair[] {
-    // A namespace that no longer exists has nothing left to reconcile.
-    if (this.namespaces.get(namespace) === undefined) return [];
+    // A namespace that is gone or going has nothing left to reconcile.
+    const state = this.namespaces.get(namespace);
+    if (state === undefined || state.terminating) return [];
     return planNamespace({
       namespace,
       isolated: this.options.isIsolated(namespace),

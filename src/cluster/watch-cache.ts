@@ -4,11 +4,21 @@
 // whose version is too old (410) is replaced by a fresh list, and an error is retried with
 // exponential backoff while the cache keeps answering and reports itself stale after a while.
 import type { Logger } from "pino";
+import type { Metrics } from "../metrics.ts";
 import { abortableSleep } from "./abortable-sleep.ts";
 import type { z } from "zod";
 import { listAll, statusOf, type KubeClient } from "../kube/client.ts";
 
 export type CacheListener<R> = (key: string, record: R | undefined, previous: R | undefined) => void;
+
+/** What every cache of netfence is given. */
+export interface CacheOptions {
+  log: Logger;
+  metrics: Metrics;
+  staleAfterMs: number;
+  backoff?: { initialMs: number; maxMs: number };
+  now?: () => number;
+}
 
 export interface WatchCacheOptions<T, R> {
   /** What the cache holds, for logs and messages ("namespace", "NetworkPolicy"). */

@@ -176,10 +176,19 @@ async function chartTests(h: Helm) {
         else t.notOk([...policyVerbs].some((v) => WRITE_VERBS.includes(v)), `no NetworkPolicy write verbs without the reconciler (got ${[...policyVerbs]})`);
         t.same([...verbsFor("configmaps")], ["get"]);
 
-        const kubeProxyRole = one(r, "Role");
+        const kubeProxyRole = one(r, "Role", `${RELEASE}-kube-proxy`);
         t.equal(kubeProxyRole.metadata.namespace, "kube-system");
         t.same(kubeProxyRole.rules, [{ apiGroups: [""], resources: ["configmaps"], resourceNames: ["kube-proxy"], verbs: ["get"] }]);
         t.notOk(ofKind(r, "ClusterRole").some((role) => role.rules.some((rule: Obj) => rule.resources.includes("configmaps"))), "no cluster-wide ConfigMap access");
+        const leaseRoles = ofKind(r, "Role").filter((role) => role.rules.some((rule: Obj) => rule.resources.includes("leases")));
+        if (reconciler) {
+          t.same(leaseRoles.map((role) => [role.metadata.name, role.metadata.namespace]), [[`${RELEASE}-leader-election`, NAMESPACE]], "leases only in the release namespace");
+          t.same(leaseRoles[0]!.rules, [
+            { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+            { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["netfence"], verbs: ["get", "update"] },
+          ]);
+        } else t.same(leaseRoles, [], "no Lease access without the reconciler");
+        t.notOk(ofKind(r, "ClusterRole").some((role) => role.rules.some((rule: Obj) => rule.resources.includes("leases"))), "no cluster-wide Lease access");
 
         const chartRoles = new Set(roles.map((role) => `${role.kind}/${role.metadata.name}`));
         const serviceAccount = one(r, "ServiceAccount");

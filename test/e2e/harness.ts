@@ -3,11 +3,11 @@
 // Everything listens on 127.0.0.1; every process logs to .e2e/<run>/ and is stopped on teardown.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { generateCertificates } from "../../src/server/certificates.ts";
 
 export const REPO = resolve(import.meta.dirname, "../..");
@@ -37,6 +37,13 @@ export interface KubectlResult {
 interface Managed {
   name: string;
   child: ChildProcess;
+}
+
+/** A second netfence process against the same API server (its own port, the same certificate). */
+export interface NetfenceReplica {
+  port: number;
+  pid: number;
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -164,11 +171,11 @@ export class Cluster {
     this.apiserver = undefined;
   }
 
-  private async stopProcess(managed: Managed): Promise<void> {
+  private async stopProcess(managed: Managed, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
     const { child } = managed;
-    if (child.exitCode === null) {
+    if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
+      child.kill(signal);
       await exited;
     }
     this.processes.splice(this.processes.indexOf(managed), 1);
@@ -215,10 +222,53 @@ export class Cluster {
     await waitFor("netfence /readyz", () => this.netfenceReady(ca), 30_000);
   }
 
-  private async netfenceReady(ca: string): Promise<boolean> {
+  /** The process id of the netfence started by up()/startNetfence(), while it runs. */
+  get netfencePid(): number | undefined {
+    return this.netfence?.child.pid;
+  }
+
+  /** Stops the netfence of up()/startNetfence() with `signal` (SIGKILL: no clean shutdown at all). */
+  async killNetfence(signal: NodeJS.Signals): Promise<void> {
+    if (this.netfence !== undefined) await this.stopProcess(this.netfence, signal);
+    this.netfence = undefined;
+  }
+
+  /** Another netfence with the same config, certificate and API server, on a port of its own. */
+  async startNetfenceReplica(name: string): Promise<NetfenceReplica> {
+    if (this.netfenceArgs.length === 0) throw new Error("start the first netfence before a replica");
+    const port = await freePort();
+    const configFile = join(this.dir, `netfence-${name}.yaml`);
+    const config = parse(readFileSync(join(this.dir, "netfence.yaml"), "utf8"));
+    writeFileSync(configFile, stringify({ ...config, listen: { ...config.listen, port } }));
+    const args = this.netfenceArgs.map((arg) => (arg === join(this.dir, "netfence.yaml") ? configFile : arg));
+    const managed = this.start(`netfence-${name}`, process.execPath, args, { KUBECONFIG: "" });
+    const ca = Buffer.from(this.netfenceCaBundle, "base64").toString();
+    await waitFor(`netfence ${name} /readyz`, () => this.netfenceReady(ca, port), 30_000);
+    return { port, pid: managed.child.pid!, stop: (signal) => this.stopProcess(managed, signal) };
+  }
+
+  /** A GET straight to the API server as admin, without the cost of starting kubectl (for timings). */
+  async apiGet(path: string): Promise<{ status: number; json: any }> {
+    const response = await new Promise<{ status: number; body: string }>((resolveGet, reject) => {
+      import("node:https").then(({ request }) => {
+        const kubeconfig = parse(readFileSync(this.kubeconfig, "utf8"));
+        const ca = Buffer.from(kubeconfig.clusters[0].cluster["certificate-authority-data"], "base64").toString();
+        const req = request(`${this.apiserverUrl}${path}`, { ca, headers: { authorization: `Bearer ${this.token}`, accept: "application/json" } }, (res) => {
+          let body = "";
+          res.on("data", (chunk) => (body += chunk));
+          res.on("end", () => resolveGet({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("error", reject);
+        req.end();
+      }, reject);
+    });
+    return { status: response.status, json: response.body.startsWith("{") ? JSON.parse(response.body) : response.body };
+  }
+
+  private async netfenceReady(ca: string, port = this.netfencePort): Promise<boolean> {
     const { request } = await import("node:https");
     return new Promise((resolveReady) => {
-      const req = request({ host: "127.0.0.1", port: this.netfencePort, path: "/readyz", ca, agent: false }, (res) => {
+      const req = request({ host: "127.0.0.1", port, path: "/readyz", ca, agent: false }, (res) => {
         res.resume();
         resolveReady(res.statusCode === 200);
       });
@@ -335,7 +385,7 @@ export class Cluster {
 
   async down(): Promise<void> {
     for (const { child } of this.processes.reverse()) {
-      if (child.exitCode !== null) continue;
+      if (child.exitCode !== null || child.signalCode !== null) continue;
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
       await Promise.race([exited, sleep(10_000).then(() => child.kill("SIGKILL"))]);
