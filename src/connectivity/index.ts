@@ -25,6 +25,8 @@ export { diffEngines, isEmptyDiff, type ConnectivityDiff, type FlowChange, type 
 export { Engine, EndpointError, IPBLOCK_POD_NOTE, type Explanation, type Matrix, type RuleMatchExplanation, type SideExplanation, type WorkloadClass } from "./engine.ts";
 export type { Cluster, Direction, Flow, NamedPort, NamespaceInfo, PolicyInput, Problem, Verdict, Workload } from "./model.ts";
 export { describePorts, portEntries, PROTOCOLS, type PortEntry, type PortSet, type Protocol } from "./ports.ts";
+export { externalGroups, type ExternalRelation } from "./addresses.ts";
+export type { SidePorts } from "./evaluate.ts";
 
 const engines = new WeakMap<Cluster, Engine>();
 
