@@ -7,6 +7,7 @@
 // of start-up that `lint` and `allow` should not pay.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { AllowFlags } from "./allow/command.ts";
+import type { ExplainFlags } from "./explain/command.ts";
 import { loadConfig, type Config } from "./config.ts";
 import type { OutputFormat } from "./report/render.ts";
 import { RULES } from "./rules/registry.ts";
@@ -145,6 +146,52 @@ program
     run(async () => {
       const { auditCommand } = await import("./audit/command.ts");
       return auditCommand({ ...reportOptions({ ...flags, namespace: "default" }, loadConfig({ file: flags.config })), kubeconfig: flags.kubeconfig, pageSize: flags.pageSize });
+    }),
+  );
+
+program
+  .command("explain")
+  .description("What traffic the NetworkPolicies allow: one flow and the policy, rule and peer that decide it, or the whole matrix.")
+  .argument("[paths...]", "YAML or JSON files and directories, as for lint; - reads stdin", [])
+  .option("--from <endpoint>", "source: NAMESPACE/POD, NAMESPACE/KIND/NAME (a Deployment's pods, ...) or an IP address")
+  .option("--to <endpoint>", "destination, in the same forms")
+  .option("--port <n>", "destination port")
+  .addOption(new Option("--protocol <protocol>", "protocol of the flow").choices(["TCP", "UDP", "SCTP"]).default("TCP"))
+  .option("-n, --namespace <ns>", "namespace of objects that name none; the matrix shows only flows touching it")
+  .option("--isolate <ns>", "what if netfence isolated this namespace? (repeatable)", collect, [])
+  .option("-c, --config <file>", "the webhook's config file (allowedIngressNamespaces, isolatedNamespaces)")
+  .option("--isolated-namespace <ns>", "treat this namespace as isolated (repeatable)", collect, [])
+  .option("--kubeconfig <file>", "read Namespaces, Pods and NetworkPolicies from this cluster; manifests given too are applied on top")
+  .option("--page-size <n>", "objects per list request (with --kubeconfig)", positiveInteger, 500)
+  .addOption(new Option("-o, --output <format>", "text or json; for the matrix also md or dot").choices(["text", "json", "md", "dot"]).default("text"))
+  .addHelpText(
+    "after",
+    "\nExit codes: 0 answered (whatever the verdict), 2 usage or input error.\n\nExamples:\n  netfence explain k8s/ --from team-a/web-0 --to team-b/Deployment/api --port 8080\n  netfence explain k8s/ --from 203.0.113.7 --to team-b/api-0 --port 443 -o json\n  netfence explain k8s/ -n team-a -o md\n  netfence explain k8s/ --isolate team-a -o dot | dot -Tsvg > team-a.svg\n  netfence explain --kubeconfig ~/.kube/config --from monitoring/prometheus-0 --to team-a/web-0 --port 9090\n",
+  )
+  .action((paths: string[], flags: ExplainFlags) =>
+    run(async () => {
+      const { explainCommand } = await import("./explain/command.ts");
+      return explainCommand(paths, { ...flags, config: loadConfig({ file: flags.config }), isolatedNamespaces: flags.isolatedNamespace });
+    }),
+  );
+
+program
+  .command("diff")
+  .description("The flows whose verdict changes between two sets of manifests: what a pull request cuts off or opens.")
+  .argument("<before>", "file or directory of manifests before the change (- for stdin)")
+  .argument("<after>", "file or directory of manifests after the change (- for stdin)")
+  .option("-n, --namespace <ns>", "namespace of objects that name none", "default")
+  .option("-c, --config <file>", "the webhook's config file (allowedIngressNamespaces, isolatedNamespaces)")
+  .option("--isolated-namespace <ns>", "treat this namespace as isolated (repeatable)", collect, [])
+  .addOption(new Option("-o, --output <format>", "text, json or md").choices(["text", "json", "md"]).default("text"))
+  .addHelpText(
+    "after",
+    "\nExit codes: 0 no change, 1 connectivity changes (like diff), 2 usage or input error.\n\nExamples:\n  netfence diff base/k8s/ k8s/\n  git show main:k8s/policies.yaml | netfence diff - k8s/policies.yaml -o md\n",
+  )
+  .action((before: string, after: string, flags: { namespace: string; config?: string; isolatedNamespace: string[]; output: "text" | "json" | "md" }) =>
+    run(async () => {
+      const { diffCommand } = await import("./explain/command.ts");
+      return diffCommand(before, after, { ...flags, config: loadConfig({ file: flags.config }), isolatedNamespaces: flags.isolatedNamespace });
     }),
   );
 

@@ -1,6 +1,6 @@
 // `netfence audit`: the linter's rules over what already sits in a live cluster.
 import { ConfigMapSchema } from "../kube-objects.ts";
-import { paths, statusOf, type KubeClient } from "../kube/client.ts";
+import { objectPages, paths, statusOf, type KubeClient } from "../kube/client.ts";
 import type { SourceDocument } from "../report/source-document.ts";
 import { KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../names.ts";
 
@@ -13,16 +13,10 @@ const COLLECTIONS = [
 export async function clusterDocuments(client: KubeClient, progress: (message: string) => void, pageSize = 500): Promise<SourceDocument[]> {
   const documents: SourceDocument[] = [];
   for (const { what, path } of COLLECTIONS) {
-    // Page by page (limit/continue), so thousands of objects stay bounded per request.
-    let token: string | undefined;
-    do {
-      const page = await client.listPage(path, { limit: pageSize, continue: token });
-      // Items of a list carry no apiVersion and kind; the rules need them.
-      const kind = page.kind.replace(/List$/, "");
-      for (const item of page.items) documents.push({ source: "cluster", index: documents.length, object: { ...(item as object), apiVersion: page.apiVersion, kind } });
+    for await (const page of objectPages(client, path, pageSize)) {
+      for (const object of page) documents.push({ source: "cluster", index: documents.length, object });
       progress(`${what}: ${documents.length} objects read`);
-      token = page.continue;
-    } while (token);
+    }
   }
   try {
     const kubeProxy = await client.get(paths.configMap(KUBE_PROXY_NAMESPACE, KUBE_PROXY_CONFIGMAP), ConfigMapSchema);

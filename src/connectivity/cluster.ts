@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { isolationPolicy } from "../isolation-policy.ts";
 import { isolationOf } from "../isolation.ts";
-import { NetworkPolicySchema, ObjectMetaSchema, type NetworkPolicy } from "../kube-objects.ts";
+import { NetworkPolicySchema, ObjectMetaSchema } from "../kube-objects.ts";
 import { injectAllowedIngress } from "../mutate/inject-allowed-ingress.ts";
 import { ISOLATION_POLICY_NAME, NAMESPACE_NAME_LABEL } from "../names.ts";
 import type { Cluster, NamedPort, NamespaceInfo, PolicyInput, Workload } from "./model.ts";
@@ -143,20 +143,26 @@ export function clusterFromObjects(objects: readonly unknown[], options: Cluster
     assumedNamespaces.push(name);
   }
 
-  const allowed = options.allowedIngressNamespaces ?? [];
-  for (const namespace of isolated) {
-    for (const [key, input] of policies) {
-      if (input.namespace === namespace) policies.set(key, { ...input, policy: injectAllowedIngress(input.policy as NetworkPolicy, allowed) });
-    }
-    policies.set(`${namespace}/${ISOLATION_POLICY_NAME}`, { namespace, name: ISOLATION_POLICY_NAME, policy: isolationPolicy(namespace, allowed) });
-  }
-
   return {
     namespaces: [...namespaces.values()],
     workloads: [...workloads.values()],
-    policies: [...policies.values()],
+    policies: withNetfenceIsolation([...policies.values()], [...isolated], options.allowedIngressNamespaces ?? []),
     isolated: [...isolated].sort(),
     assumedNamespaces: assumedNamespaces.sort(),
     skipped,
   };
+}
+
+/**
+ * The policies as netfence makes them in isolated namespaces: the allowed namespaces injected into
+ * each policy there, and the managed isolation policy present (replacing one of that name). For
+ * callers that build a Cluster themselves (a workload cache) and for "what if isolated" previews.
+ */
+export function withNetfenceIsolation(policies: readonly PolicyInput[], isolatedNamespaces: readonly string[], allowedIngressNamespaces: readonly string[]): PolicyInput[] {
+  const isolated = new Set(isolatedNamespaces);
+  const out = policies
+    .filter((input) => !(isolated.has(input.namespace) && input.name === ISOLATION_POLICY_NAME))
+    .map((input) => (isolated.has(input.namespace) ? { ...input, policy: injectAllowedIngress(input.policy, allowedIngressNamespaces) } : input));
+  for (const namespace of isolated) out.push({ namespace, name: ISOLATION_POLICY_NAME, policy: isolationPolicy(namespace, allowedIngressNamespaces) });
+  return out;
 }

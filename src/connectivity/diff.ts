@@ -3,7 +3,7 @@
 // follows the number of shapes and the size of the answer, not the square of the pod count.
 import { externalGroups, subtractExternal, type ExternalRelation } from "./addresses.ts";
 import type { Engine } from "./engine.ts";
-import type { SidePorts } from "./evaluate.ts";
+import { selects, type SidePorts } from "./evaluate.ts";
 import { intersectPorts, isEmptyPorts, NO_PORTS, portEntries, portSetKey, subtractPorts, unionPorts, type PortEntry, type PortSet } from "./ports.ts";
 
 export type FlowEnd = string | { cidr: string };
@@ -48,7 +48,33 @@ interface Group {
   members: string[];
 }
 
+/**
+ * When only policies differ (same namespaces, same workloads), a flow can change only where a changed
+ * policy selects its source (egress) or its destination (ingress): the workloads returned. Undefined
+ * when namespaces or workloads differ too, and everything must be compared.
+ */
+function affectedWorkloads(before: Engine, after: Engine): Record<"ingress" | "egress", Set<string>> | undefined {
+  const same = <T>(a: readonly T[], b: readonly T[]) => a === b || JSON.stringify(a) === JSON.stringify(b);
+  if (!same(before.cluster.namespaces, after.cluster.namespaces) || !same(before.cluster.workloads, after.cluster.workloads)) return undefined;
+  const byName = (engine: Engine) => new Map(engine.cluster.policies.map((p) => [`${p.namespace}/${p.name}`, p]));
+  const b = byName(before);
+  const a = byName(after);
+  const changed = [...new Set([...b.keys(), ...a.keys()])].filter((key) => {
+    const x = b.get(key);
+    const y = a.get(key);
+    return x === undefined || y === undefined || (x !== y && JSON.stringify(x.policy) !== JSON.stringify(y.policy));
+  });
+  const out = { ingress: new Set<string>(), egress: new Set<string>() };
+  for (const engine of [before, after]) {
+    for (const key of changed) {
+      for (const target of engine.targetsOf(key)) for (const workload of engine.cluster.workloads) if (selects(target, workload)) out[target.direction].add(workload.id);
+    }
+  }
+  return out;
+}
+
 export function diffEngines(before: Engine, after: Engine): ConnectivityDiff {
+  const focus = affectedWorkloads(before, after);
   const mb = before.matrix();
   const ma = after.matrix();
   const groups = new Map<string, Group>();
@@ -72,7 +98,9 @@ export function diffEngines(before: Engine, after: Engine): ConnectivityDiff {
   const memo = new Map<SidePorts, Map<SidePorts, Changes | undefined>>();
   const list = [...groups.values()];
   for (const source of list) {
+    const sourceChanged = focus === undefined || focus.egress.has(source.members[0]!);
     for (const destination of list) {
+      if (!sourceChanged && !focus!.ingress.has(destination.members[0]!)) continue;
       const b = source.before !== undefined && destination.before !== undefined ? mb.cell(source.before, destination.before) : CLOSED;
       const a = source.after !== undefined && destination.after !== undefined ? ma.cell(source.after, destination.after) : CLOSED;
       let inner = memo.get(b);
@@ -86,6 +114,7 @@ export function diffEngines(before: Engine, after: Engine): ConnectivityDiff {
   const none: ExternalRelation = [];
   for (const group of list) {
     for (const direction of ["egress", "ingress"] as const) {
+      if (focus !== undefined && !focus[direction].has(group.members[0]!)) continue;
       const relationOf = (matrix: typeof mb, index: number | undefined) =>
         index === undefined ? none : direction === "egress" ? matrix.egressExternal(index) : matrix.ingressExternal(index);
       const b = relationOf(mb, group.before);

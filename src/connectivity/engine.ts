@@ -4,7 +4,7 @@
 // and costs what the number of distinct shapes costs, not the number of pods.
 import { EVERY_ADDRESS, externalRelation, parseAddress, type ExternalPiece, type ExternalRelation } from "./addresses.ts";
 import { compilePolicies, type CompiledRule, type PeerMatcher, type Target } from "./compile.ts";
-import { combineSides, OPEN_SIDE, peerMatches, resolveWorkload, ruleMatch, rulePorts, selects, sidePorts, type Endpoint, type ResolvedWorkload, type SidePorts } from "./evaluate.ts";
+import { combineSides, OPEN_SIDE, peerMatches, resolveWorkload, ruleMatch, rulePorts, selects, sidePorts, type Endpoint, type Match, type ResolvedWorkload, type SidePorts } from "./evaluate.ts";
 import type { Cluster, Direction, Flow, NamespaceInfo, Problem, Verdict, Workload } from "./model.ts";
 import { ALL_PORTS, describePorts, hasPort, portSetKey, type PortSet, type Protocol } from "./ports.ts";
 
@@ -73,6 +73,7 @@ export interface Matrix {
 }
 
 export class Engine {
+  readonly cluster: Cluster;
   readonly problems: readonly Problem[];
   readonly namespaces: ReadonlyMap<string, NamespaceInfo>;
   readonly workloads: ReadonlyMap<string, ResolvedWorkload>;
@@ -82,6 +83,7 @@ export class Engine {
   private matrixCache: Matrix | undefined;
 
   constructor(cluster: Cluster) {
+    this.cluster = cluster;
     const compiled = compilePolicies(cluster.policies);
     this.problems = compiled.problems;
     this.targets = { ingress: compiled.ingress, egress: compiled.egress };
@@ -93,6 +95,11 @@ export class Engine {
       for (const address of resolved.addresses) this.byAddress.set(address.text, resolved);
     }
     this.workloads = workloads;
+  }
+
+  /** The compiled targets of one policy (`NAMESPACE/NAME`). */
+  targetsOf(policy: string): Target[] {
+    return [...this.targets.ingress, ...this.targets.egress].filter((target) => target.policy === policy);
   }
 
   targetsSelecting(direction: Direction, workload: Workload): Target[] {
@@ -198,14 +205,22 @@ function ruleExplanation(rule: CompiledRule, peer: PeerMatcher, ports: PortSet):
 class SideTable {
   readonly values: SidePorts[] = [];
   private readonly ids = new Map<string, number>();
+  // Port sets are shared objects more often than not (a rule's ports, ALL_PORTS, NO_PORTS): looking
+  // them up by identity first spares building the key for most of the matrix's entries.
+  private readonly byIdentity = new Map<PortSet, Map<PortSet, number>>();
   id(side: SidePorts): number {
+    let inner = this.byIdentity.get(side.allowed);
+    if (inner === undefined) this.byIdentity.set(side.allowed, (inner = new Map()));
+    let id = inner.get(side.unknown);
+    if (id !== undefined) return id;
     const key = `${portSetKey(side.allowed)}#${portSetKey(side.unknown)}`;
-    let id = this.ids.get(key);
+    id = this.ids.get(key);
     if (id === undefined) {
       id = this.values.length;
       this.values.push(side);
       this.ids.set(key, id);
     }
+    inner.set(side.unknown, id);
     return id;
   }
 }
@@ -228,87 +243,81 @@ function buildMatrix(classes: readonly WorkloadClass[]): Matrix {
   const targetIds = new Map<Target, number>();
   for (const c of classes) for (const t of [...c.ingress, ...c.egress]) if (!targetIds.has(t)) targetIds.set(t, targetIds.size);
 
-  // A side's result depends on the subject only through the targets that select it (its profile):
-  // classes with the same profile share one row of side results.
-  const sideRows = (direction: "ingress" | "egress") => {
-    const rowOfProfile = new Map<string, Uint32Array>();
-    const rows: Uint32Array[] = [];
-    for (const subject of classes) {
-      const targets = subject[direction];
-      // Named ports make an ingress result depend on the destination's own ports too.
-      const key = direction === "ingress" ? `${profileKey(targets, targetIds)}|${namedPortsKey(subject.representative.workload)}` : profileKey(targets, targetIds);
-      let row = rowOfProfile.get(key);
-      if (row === undefined) {
-        row = new Uint32Array(n);
-        if (targets.length === 0) row.fill(openId);
-        else {
-          for (const other of classes) {
-            // egress: the other end is the destination; ingress: the subject is.
-            const destination = direction === "egress" ? other.representative : subject.representative;
-            row[other.index] = table.id(sidePorts(targets, other.representative, destination));
-          }
-        }
-        rowOfProfile.set(key, row);
-      }
-      rows.push(row);
-    }
-    return rows;
+  // A rule's peers are matched against each class once, however many subjects share the rule.
+  const MATCHES: readonly Match[] = ["no", "yes", "unknown"];
+  const classIndex = new Map<Endpoint, number>(classes.map((c) => [c.representative, c.index]));
+  const matchRows = new Map<CompiledRule, Int8Array>();
+  const matchOf = (rule: CompiledRule, peer: Endpoint): Match => {
+    const index = classIndex.get(peer)!;
+    let row = matchRows.get(rule);
+    if (row === undefined) matchRows.set(rule, (row = new Int8Array(n).fill(-1)));
+    if (row[index] === -1) row[index] = MATCHES.indexOf(ruleMatch(rule, peer).match);
+    return MATCHES[row[index]!]!;
   };
-  const egressRows = sideRows("egress");
-  const ingressRows = sideRows("ingress");
 
+  // A side's result depends on the subject only through the targets that select it (its profile),
+  // plus, for ingress, its own named ports: subjects with the same profile share one row. Rows fill
+  // lazily, so a question about a few subjects (a diff after one policy changed) costs a few rows.
+  const rowsFor = (direction: Direction) => {
+    const byProfile = new Map<string, Int32Array>();
+    const byClass: (Int32Array | undefined)[] = new Array(n);
+    return (subject: WorkloadClass): Int32Array => {
+      let row = byClass[subject.index];
+      if (row !== undefined) return row;
+      const profile = profileKey(subject[direction], targetIds);
+      const key = direction === "ingress" ? `${profile}|${namedPortsKey(subject.representative.workload)}` : profile;
+      row = byProfile.get(key);
+      if (row === undefined) byProfile.set(key, (row = new Int32Array(n).fill(subject[direction].length === 0 ? openId : -1)));
+      byClass[subject.index] = row;
+      return row;
+    };
+  };
+  const egressRow = rowsFor("egress");
+  const ingressRow = rowsFor("ingress");
+  const egressSide = (s: WorkloadClass, d: WorkloadClass): number => {
+    const row = egressRow(s);
+    if (row[d.index] === -1) row[d.index] = table.id(sidePorts(s.egress, d.representative, d.representative, matchOf));
+    return row[d.index]!;
+  };
+  const ingressSide = (s: WorkloadClass, d: WorkloadClass): number => {
+    const row = ingressRow(d);
+    if (row[s.index] === -1) row[s.index] = table.id(sidePorts(d.ingress, s.representative, d.representative, matchOf));
+    return row[s.index]!;
+  };
   const combined = new Map<number, number>();
-  const cells = new Uint32Array(n * n);
-  for (let s = 0; s < n; s++) {
-    const egress = egressRows[s]!;
-    for (let d = 0; d < n; d++) {
-      const e = egress[d]!;
-      const i = ingressRows[d]![s]!;
-      if (e === openId) {
-        cells[s * n + d] = i;
-        continue;
-      }
-      if (i === openId) {
-        cells[s * n + d] = e;
-        continue;
-      }
-      const key = e * 2 ** 26 + i;
-      let id = combined.get(key);
-      if (id === undefined) {
-        id = table.id(combineSides(table.values[e]!, table.values[i]!));
-        combined.set(key, id);
-      }
-      cells[s * n + d] = id;
-    }
-  }
+  const cell = (s: number, d: number): SidePorts => {
+    const e = egressSide(classes[s]!, classes[d]!);
+    const i = ingressSide(classes[s]!, classes[d]!);
+    if (e === openId) return table.values[i]!;
+    if (i === openId) return table.values[e]!;
+    const key = e * 2 ** 26 + i;
+    let id = combined.get(key);
+    if (id === undefined) combined.set(key, (id = table.id(combineSides(table.values[e]!, table.values[i]!))));
+    return table.values[id]!;
+  };
 
-  const external = (direction: "ingress" | "egress") =>
-    classes.map((subject): ExternalRelation => {
-      const targets = subject[direction];
-      if (targets.length === 0) return externalRelation([{ addresses: EVERY_ADDRESS, ports: ALL_PORTS }]);
-      const pieces: ExternalPiece[] = [];
-      for (const target of targets) {
-        for (const rule of target.rules) {
-          // Towards an address outside the cluster a named port resolves to nothing.
-          const ports = direction === "ingress" ? rulePorts(rule, subject.representative) : rule.fixedPorts;
-          for (const peer of rule.peers) {
-            if (peer.kind === "any") pieces.push({ addresses: EVERY_ADDRESS, ports });
-            else if (peer.kind === "ipBlock") pieces.push({ addresses: peer.addresses, ports });
-          }
-        }
-      }
-      return externalRelation(pieces);
-    });
-  const egressExternal = external("egress");
-  const ingressExternal = external("ingress");
-
+  const external = (direction: Direction) => {
+    const cache: (ExternalRelation | undefined)[] = new Array(n);
+    return (index: number): ExternalRelation => (cache[index] ??= externalOf(classes[index]!, direction));
+  };
   const classOf = new Map<string, number>();
   for (const c of classes) for (const m of c.members) classOf.set(m.id, c.index);
-  return {
-    classes,
-    classOf,
-    cell: (s, d) => table.values[cells[s * n + d]!]!,
-    egressExternal: (s) => egressExternal[s]!,
-    ingressExternal: (d) => ingressExternal[d]!,
-  };
+  return { classes, classOf, cell, egressExternal: external("egress"), ingressExternal: external("ingress") };
+}
+
+function externalOf(subject: WorkloadClass, direction: Direction): ExternalRelation {
+  const targets = subject[direction];
+  if (targets.length === 0) return externalRelation([{ addresses: EVERY_ADDRESS, ports: ALL_PORTS }]);
+  const pieces: ExternalPiece[] = [];
+  for (const target of targets) {
+    for (const rule of target.rules) {
+      // Towards an address outside the cluster a named port resolves to nothing.
+      const ports = direction === "ingress" ? rulePorts(rule, subject.representative) : rule.fixedPorts;
+      for (const peer of rule.peers) {
+        if (peer.kind === "any") pieces.push({ addresses: EVERY_ADDRESS, ports });
+        else if (peer.kind === "ipBlock") pieces.push({ addresses: peer.addresses, ports });
+      }
+    }
+  }
+  return externalRelation(pieces);
 }

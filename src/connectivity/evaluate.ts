@@ -94,14 +94,15 @@ export const OPEN_SIDE: SidePorts = { allowed: ALL_PORTS, unknown: NO_PORTS };
  * One side of a connection: the targets selecting the subject (egress: the source; ingress: the
  * destination), the endpoint at the other end, and the destination (for named ports).
  * A subject no target selects is not isolated in that direction: everything is allowed.
+ * `matchOf` lets the matrix memoize rule matches per class; it must agree with `ruleMatch`.
  */
-export function sidePorts(targets: readonly Target[], peer: Endpoint, destination: Endpoint): SidePorts {
+export function sidePorts(targets: readonly Target[], peer: Endpoint, destination: Endpoint, matchOf: (rule: CompiledRule, peer: Endpoint) => Match = (rule, end) => ruleMatch(rule, end).match): SidePorts {
   if (targets.length === 0) return OPEN_SIDE;
   let allowed = NO_PORTS;
   let unknown = NO_PORTS;
   for (const target of targets) {
     for (const rule of target.rules) {
-      const { match } = ruleMatch(rule, peer);
+      const match = matchOf(rule, peer);
       if (match === "yes") allowed = unionPorts(allowed, rulePorts(rule, destination));
       else if (match === "unknown") unknown = unionPorts(unknown, rulePorts(rule, destination));
     }

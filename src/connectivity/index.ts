@@ -15,16 +15,21 @@
 //
 // For repeated queries over one cluster, build an Engine once (`new Engine(cluster)`): it compiles
 // every policy once; `verdict`/`explain` below cache the Engine per Cluster object.
-// `diff(before, after)` gives the flows whose verdict changes, `engine.matrix()` every class pair.
+// `diff(before, after)` gives the flows whose verdict changes (only the workloads a changed policy
+// selects are evaluated when namespaces and workloads are the same), `engine.matrix()` every class
+// pair, lazily. A Cluster built by hand (a workload cache) gets netfence's isolation applied with
+// `withNetfenceIsolation(policies, isolatedNamespaces, allowedIngressNamespaces)`.
 import { diffEngines, type ConnectivityDiff } from "./diff.ts";
 import { Engine, type Explanation } from "./engine.ts";
 import type { Cluster, Flow, Verdict } from "./model.ts";
 
-export { clusterFromObjects, TEMPLATE_KINDS, type BuiltCluster, type ClusterOptions } from "./cluster.ts";
+export { clusterFromObjects, TEMPLATE_KINDS, withNetfenceIsolation, type BuiltCluster, type ClusterOptions } from "./cluster.ts";
 export { diffEngines, isEmptyDiff, type ConnectivityDiff, type FlowChange, type FlowEnd } from "./diff.ts";
 export { Engine, EndpointError, IPBLOCK_POD_NOTE, type Explanation, type Matrix, type RuleMatchExplanation, type SideExplanation, type WorkloadClass } from "./engine.ts";
 export type { Cluster, Direction, Flow, NamedPort, NamespaceInfo, PolicyInput, Problem, Verdict, Workload } from "./model.ts";
 export { describePorts, portEntries, PROTOCOLS, type PortEntry, type PortSet, type Protocol } from "./ports.ts";
+export { externalGroups, type ExternalRelation } from "./addresses.ts";
+export type { SidePorts } from "./evaluate.ts";
 
 const engines = new WeakMap<Cluster, Engine>();
 

@@ -77,6 +77,21 @@ export async function listAll<T>(client: KubeClient, path: string, schema: z.Zod
   return { items, resourceVersion };
 }
 
+/**
+ * A collection's items page by page (limit/continue, so thousands of objects stay bounded per
+ * request), each with the apiVersion and kind that items of a list do not carry: for the commands
+ * that hand live objects to the same code as manifests (`audit`, `explain`).
+ */
+export async function* objectPages(client: KubeClient, path: string, pageSize: number): AsyncGenerator<object[]> {
+  let token: string | undefined;
+  do {
+    const page = await client.listPage(path, { limit: pageSize, continue: token });
+    const kind = page.kind.replace(/List$/, "");
+    yield page.items.map((item) => ({ ...(item as object), apiVersion: page.apiVersion, kind }));
+    token = page.continue;
+  } while (token);
+}
+
 export function decode<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
@@ -221,6 +236,7 @@ export const paths = {
   namespaces: "/api/v1/namespaces",
   networkPolicies: "/apis/networking.k8s.io/v1/networkpolicies",
   services: "/api/v1/services",
+  pods: "/api/v1/pods",
   networkPolicy: (namespace: string, name?: string) => `/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/networkpolicies${name === undefined ? "" : `/${encodeURIComponent(name)}`}`,
   events: (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
   configMap: (namespace: string, name: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`,

@@ -1,7 +1,7 @@
 // `netfence lint`: the webhook's rules over manifests, before anything reaches a cluster.
 import { readFileSync } from "node:fs";
 import { report, type ReportOptions } from "../report/report.ts";
-import { readManifests } from "./documents.ts";
+import { readManifests } from "../manifests.ts";
 
 /** Every readable manifest is checked; input that is not (a path, a file, a document) exits 2 after the report. */
 export function lintCommand(paths: string[], options: ReportOptions): number {

@@ -1,7 +1,7 @@
 // From Kubernetes objects to the engine's input: workloads of every kind, namespaces as the API server
 // labels them, and isolated namespaces as netfence makes them (idempotently).
 import t from "tap";
-import { clusterFromObjects, diff } from "../../src/connectivity/index.ts";
+import { clusterFromObjects, diff, withNetfenceIsolation } from "../../src/connectivity/index.ts";
 import { isolationPolicy } from "../../src/isolation-policy.ts";
 import { injectAllowedIngress } from "../../src/mutate/inject-allowed-ingress.ts";
 import type { NetworkPolicy } from "../../src/kube-objects.ts";
@@ -64,4 +64,16 @@ t.test("isolation is idempotent: a cluster where netfence already acted reads th
   const applied = clusterFromObjects([ns, injectAllowedIngress(own as unknown as NetworkPolicy, ["m"]), isolationPolicy("a", ["m"]), ...workloads], options);
   t.same(applied.policies, fresh.policies);
   t.same(diff(fresh, applied), { removed: [], added: [], unknown: [] });
+});
+
+t.test("isolation preview: withNetfenceIsolation on a hand-built cluster, diffed against it, lists what isolation cuts off", async (t) => {
+  const cluster = clusterFromObjects([namespace("a"), namespace("b"), namespace("m"), pod("a", "x", { ip: "10.0.0.1" }), pod("b", "y", { ip: "10.0.0.2" }), pod("m", "z", { ip: "10.0.0.3" })]);
+  const isolated = { ...cluster, policies: withNetfenceIsolation(cluster.policies, ["a"], ["m"]) };
+  const preview = diff(cluster, isolated);
+  t.same(
+    preview.removed.map((e) => [e.from, e.to]),
+    [[{ cidr: "0.0.0.0/0" }, "a/x"], [{ cidr: "::/0" }, "a/x"], ["b/y", "a/x"]],
+    "other namespaces and the outside lose ingress; the allowed namespace m keeps it",
+  );
+  t.same(preview.added, []);
 });

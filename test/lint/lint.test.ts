@@ -1,5 +1,5 @@
 import t from "tap";
-import { parseManifests, readManifests } from "../../src/lint/documents.ts";
+import { parseManifests, readManifests } from "../../src/manifests.ts";
 import { exitCodeFor, lintDocuments } from "../../src/report/lint.ts";
 import { parseConfig } from "../../src/config.ts";
 

@@ -2,7 +2,7 @@
 // intended change: NETFENCE_UPDATE_GOLDEN=1 npx tap test/report/render.test.ts, then review the diff.
 import { readFileSync, writeFileSync } from "node:fs";
 import t from "tap";
-import { parseManifests } from "../../src/lint/documents.ts";
+import { parseManifests } from "../../src/manifests.ts";
 import { lintDocuments } from "../../src/report/lint.ts";
 import { render } from "../../src/report/render.ts";
 import { parseConfig } from "../../src/config.ts";

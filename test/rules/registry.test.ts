@@ -1,7 +1,7 @@
 // Adding a rule is one rule object and one registry line: a throwaway rule, registered here only,
 // shows up in evaluate, in config validation, in the generated docs and in SARIF.
 import t from "tap";
-import { parseManifests } from "../../src/lint/documents.ts";
+import { parseManifests } from "../../src/manifests.ts";
 import { lintDocuments } from "../../src/report/lint.ts";
 import { render, renderSarif } from "../../src/report/render.ts";
 import { parseConfig } from "../../src/config.ts";

@@ -5,9 +5,9 @@
 import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { extname, join } from "node:path";
 import { LineCounter, parseAllDocuments, type Document } from "yaml";
-import { pathSegments } from "../field-path.ts";
-import type { SourceDocument } from "../report/source-document.ts";
-import { UserError } from "../user-error.ts";
+import { pathSegments } from "./field-path.ts";
+import type { SourceDocument } from "./report/source-document.ts";
+import { UserError } from "./user-error.ts";
 
 /** What was read, and what could not be: each problem is one line that starts with its path. */
 export interface Manifests {
