@@ -1,30 +1,13 @@
-// Golden outputs: the three formats for one input with a denial and a warning. To update after an
-// intended change: NETFENCE_UPDATE_GOLDEN=1 npx tap test/lint/report.test.ts, then review the diff.
-import { readFileSync, writeFileSync } from "node:fs";
+// Golden outputs: the three formats for one input with a denial and a warning (test/lint/golden.ts).
+// A test run only compares; after an intended change: `npm run test:update-golden`, then review the diff.
+import { readFileSync } from "node:fs";
 import t from "tap";
-import { parseManifests } from "../../src/lint/documents.ts";
-import { lintDocuments } from "../../src/lint/lint.ts";
 import { render } from "../../src/lint/report.ts";
-import { DEFAULT_RULE_CONTEXT } from "../../src/rules/context.ts";
+import { GOLDEN_FILES, goldenOutput, goldenPath, goldenResults as results } from "./golden.ts";
 
-const input = `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: web, namespace: team-a}
-spec:
-  podSelector: {}
-  ingress:
-  - from:
-    - ipBlock: {cidr: 10.0.0.1/8}
-    - ipBlock: {cidr: 0.0.0.0/0}
-`;
-const results = lintDocuments(parseManifests("k8s/web.yaml", input), { context: DEFAULT_RULE_CONTEXT, actions: {}, isolatedNamespaces: [], defaultNamespace: "default" });
-
-for (const [format, file, colour] of [["text", "report.txt", false], ["text", "report.tty.txt", true], ["json", "report.json", false], ["sarif", "report.sarif", false]] as const) {
-  t.test(`${format}${colour ? " on a TTY" : ""} output matches ${file}`, async (t) => {
-    const path = new URL(`../fixtures/lint/golden/${file}`, import.meta.url);
-    const output = render(results, format, { colour, version: "0.0.0-test" });
-    if (process.env.NETFENCE_UPDATE_GOLDEN === "1") writeFileSync(path, output);
-    t.equal(output, readFileSync(path, "utf8"));
+for (const golden of GOLDEN_FILES) {
+  t.test(`${golden.format}${golden.colour ? " on a TTY" : ""} output matches ${golden.file}`, async (t) => {
+    t.equal(goldenOutput(golden), readFileSync(goldenPath(golden.file), "utf8"));
   });
 }
 
