@@ -27,6 +27,11 @@ t.test("an object nesting 100 levels is accepted, 101 is refused, in object and 
     t.equal(errorOf(review(nested(101))), `request.${field} nests deeper than 100 levels; no Kubernetes object netfence checks does`, `${field}: 101 levels`);
     t.equal(errorOf(review(nestedArrays(100))), undefined, `${field}: 100 nested lists`);
     t.equal(errorOf(review(nestedArrays(101))), `request.${field} nests deeper than 100 levels; no Kubernetes object netfence checks does`, `${field}: 101 nested lists`);
+    // null, strings and numbers are values, not levels.
+    for (const leaf of ["null", '"x"', "7", "true"]) {
+      const text = '{"a":'.repeat(100) + leaf + "}".repeat(100);
+      t.equal(errorOf(review(JSON.parse(text))), undefined, `${field}: 100 levels holding ${leaf}`);
+    }
     // Deep in a later member or a later list item, not only in the first one.
     t.equal(errorOf(review({ a: 1, b: [0, { c: nested(97) }] })), undefined, `${field}: 3 wrappers and 97 levels are 100`);
     t.match(errorOf(review({ a: 1, b: [0, { c: nested(98) }] })), /nests deeper than 100 levels/, `${field}: 101 levels deep in a later member of a later item`);
