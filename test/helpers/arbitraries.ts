@@ -59,6 +59,16 @@ export const networkPolicyShape = fc.record(
 
 export const anyJson = fc.jsonValue({ maxDepth: 6 });
 
+// Keys the rules branch on, with values of the shapes they branch on (the legacy annotation holds JSON text).
+const switchKey = fc.oneof(fc.string(), fc.constantFrom("netfence.io/isolation", "kubesphere.io/network-isolate", "net.beta.kubernetes.io/network-policy", "netfence.io/allow-empty-selector"));
+const switchText = fc.oneof(fc.string(), fc.constantFrom("enabled", "true", "null", "{}", '{"ingress":{"isolation":"DefaultDeny"}}', '{"ingress":null}'), anyJson.map((v) => JSON.stringify(v)));
+
 /** An object of the given kind whose fields are arbitrary JSON. */
 export const looseObject = (kind: string, apiVersion = "v1") =>
-  fc.record({ apiVersion: fc.constant(apiVersion), kind: fc.constant(kind), metadata: fc.oneof(anyJson, fc.record({ name: fc.string(), namespace: fc.constant("kube-system"), annotations: fc.dictionary(fc.string(), fc.string()) })), spec: anyJson, data: fc.oneof(anyJson, fc.dictionary(fc.constantFrom("config.conf", "x"), fc.string())) });
+  fc.record({
+    apiVersion: fc.constant(apiVersion),
+    kind: fc.constant(kind),
+    metadata: fc.oneof(anyJson, fc.record({ name: fc.string(), namespace: fc.constant("kube-system"), labels: fc.dictionary(switchKey, switchText), annotations: fc.dictionary(switchKey, switchText) })),
+    spec: fc.oneof(anyJson, fc.record({ type: fc.constantFrom("ClusterIP", "NodePort", "LoadBalancer", "ExternalName", "clusterip"), selector: fc.oneof(anyJson, fc.dictionary(fc.string(), fc.string())), externalTrafficPolicy: fc.constantFrom("Local", "Cluster", "local") }, { requiredKeys: [] })),
+    data: fc.oneof(anyJson, fc.dictionary(fc.constantFrom("config.conf", "x"), fc.oneof(fc.string(), fc.constantFrom("iptables:\n  masqueradeAll: true\n", "nftables: {masqueradeAll: true}", "[1]", "a: [")))),
+  });

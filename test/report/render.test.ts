@@ -1,42 +1,13 @@
-// Golden outputs: the three formats for one input with a denial and a warning. To update after an
-// intended change: NETFENCE_UPDATE_GOLDEN=1 npx tap test/report/render.test.ts, then review the diff.
-import { readFileSync, writeFileSync } from "node:fs";
+// Golden outputs: the three formats for one input with a denial and a warning (test/report/golden.ts).
+// A test run only compares; after an intended change: `npm run test:update-golden`, then review the diff.
+import { readFileSync } from "node:fs";
 import t from "tap";
-import { parseManifests } from "../../src/manifests.ts";
-import { lintDocuments } from "../../src/report/lint.ts";
 import { render } from "../../src/report/render.ts";
-import { parseConfig } from "../../src/config.ts";
+import { GOLDEN_FILES, goldenOutput, goldenPath, goldenResults as results } from "./golden.ts";
 
-const input = `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: web, namespace: team-a}
-spec:
-  podSelector: {}
-  ingress:
-  - from:
-    - ipBlock: {cidr: 10.0.0.1/8}
-    - ipBlock: {cidr: 0.0.0.0/0}
-`;
-const results = lintDocuments(parseManifests("k8s/web.yaml", input), { config: parseConfig({}), actions: {}, defaultNamespace: "default" });
-
-// The SARIF golden pins the results of this input, not the rule catalogue (`driver.rules` is the
-// whole registry; the registry tests cover it), so that adding a rule does not churn it.
-const withoutCatalogue = (sarif: string) => {
-  const parsed = JSON.parse(sarif);
-  const { rules } = parsed.runs[0].tool.driver;
-  // An index moves when a rule is added before it; what it must point at does not.
-  for (const result of parsed.runs[0].results) result.ruleIndex = `the rule ${rules[result.ruleIndex]?.id}`;
-  parsed.runs[0].tool.driver.rules = "(the rule registry)";
-  return `${JSON.stringify(parsed, null, 2)}\n`;
-};
-
-for (const [format, file, colour] of [["text", "report.txt", false], ["text", "report.tty.txt", true], ["json", "report.json", false], ["sarif", "report.sarif", false]] as const) {
-  t.test(`${format}${colour ? " on a TTY" : ""} output matches ${file}`, async (t) => {
-    const path = new URL(`../fixtures/lint/golden/${file}`, import.meta.url);
-    const rendered = render(results, format, { colour, version: "0.0.0-test" });
-    const output = format === "sarif" ? withoutCatalogue(rendered) : rendered;
-    if (process.env.NETFENCE_UPDATE_GOLDEN === "1") writeFileSync(path, output);
-    t.equal(output, readFileSync(path, "utf8"));
+for (const golden of GOLDEN_FILES) {
+  t.test(`${golden.format}${golden.colour ? " on a TTY" : ""} output matches ${golden.file}`, async (t) => {
+    t.equal(goldenOutput(golden), readFileSync(goldenPath(golden.file), "utf8"));
   });
 }
 

@@ -28,12 +28,19 @@ t.test("any object of NetworkPolicy shape gets findings without a throw, each at
   t.pass(`${RUNS} policies`);
 });
 
-t.test("any JSON as any kind's object gets findings without a throw", async (t) => {
+const FAMILY: Record<SubjectKind, string> = { NetworkPolicy: "NP", Service: "SVC", ConfigMap: "KP", Namespace: "NS" };
+
+t.test("any JSON as any kind's object gets findings of that kind's rules, one line each, without a throw", async (t) => {
   const kinds: [SubjectKind, string][] = [["NetworkPolicy", "networking.k8s.io/v1"], ["Service", "v1"], ["ConfigMap", "v1"], ["Namespace", "v1"]];
   for (const [kind, apiVersion] of kinds) {
     fc.assert(
       fc.property(fc.oneof(anyJson, looseObject(kind, apiVersion)), fc.oneof(anyJson, fc.constant(undefined)), (object, oldObject) => {
-        evaluate({ kind, namespace: "kube-system", name: "kube-proxy", object, oldObject }, { ...DEFAULT_RULE_CONTEXT, namespaceIsolated: true }, {});
+        const findings = evaluate({ kind, namespace: "kube-system", name: "kube-proxy", object, oldObject }, { ...DEFAULT_RULE_CONTEXT, namespaceIsolated: true }, {});
+        for (const f of findings) {
+          if (!f.ruleId.startsWith(FAMILY[kind])) throw new Error(`${f.ruleId} on a ${kind}`);
+          if (f.action !== "deny" && f.action !== "warn") throw new Error(`${f.ruleId} action ${f.action}`);
+          if (f.message === "" || f.message.includes("\n")) throw new Error(`${f.ruleId} message ${JSON.stringify(f.message)}`);
+        }
       }),
       { numRuns: RUNS },
     );
