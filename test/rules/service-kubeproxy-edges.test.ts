@@ -50,8 +50,8 @@ t.test("KP001: which config.conf says masqueradeAll, with the words", async (t) 
   t.same(kp("iptables: null\nnftables: 1\n"), [], "sections that are not objects");
   t.same(kp("masqueradeAll: true\n"), [], "masqueradeAll outside a mode section");
   t.same(kp("~\n"), [], "a null document");
-  t.same(kp("42\n"), [["KP001", "warn", "data[config.conf]", "config.conf is not a KubeProxyConfiguration object; netfence cannot tell whether masqueradeAll is on"]]);
-  t.same(kp("[1]\n"), [["KP001", "warn", "data[config.conf]", "config.conf is not a KubeProxyConfiguration object; netfence cannot tell whether masqueradeAll is on"]]);
+  t.same(kp("42\n"), [["KP002", "warn", "data[config.conf]", "config.conf is not a KubeProxyConfiguration object; netfence cannot tell whether masqueradeAll is on"]]);
+  t.same(kp("[1]\n"), [["KP002", "warn", "data[config.conf]", "config.conf is not a KubeProxyConfiguration object; netfence cannot tell whether masqueradeAll is on"]]);
   t.match(kp("a: [\n")[0]?.[3], /^config\.conf does not parse as YAML \([^\n]+\); netfence cannot tell whether masqueradeAll is on$/);
   t.same(findingsOf(configMap(undefined)), [], "no data");
   t.same(findingsOf(configMap({ other: "iptables: {masqueradeAll: true}" })), [], "another key");
