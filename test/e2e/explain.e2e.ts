@@ -57,18 +57,25 @@ function netfence(args: string[]) {
 }
 const live = (args: string[]) => netfence(["explain", "--kubeconfig", cluster.kubeconfig, "-c", config, "--page-size", "2", ...args]);
 
-// Pods as objects, their status written as a kubelet would (there is none).
-t.equal((await cluster.kubectlApply(namespaces)).code, 0);
+// Pods as objects, their status written as a kubelet would (there is none). Setup failures throw:
+// assertions belong in the subtests.
+async function must(what: string, result: Promise<{ code: number; stderr: string }>) {
+  const { code, stderr } = await result;
+  if (code !== 0) throw new Error(`${what}: ${stderr}`);
+}
+await must("namespaces", cluster.kubectlApply(namespaces));
 for (const p of pods) {
   const { status, ...object } = p;
-  t.equal((await cluster.kubectlApply([object])).code, 0, `pod ${p.metadata.name} created`);
-  const patched = await cluster.kubectl(["patch", "pod", p.metadata.name, "-n", p.metadata.namespace, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status })]);
-  t.equal(patched.code, 0, `status of ${p.metadata.name} written: ${patched.stderr}`);
+  await must(`pod ${p.metadata.name}`, cluster.kubectlApply([object]));
+  await must(`status of ${p.metadata.name}`, cluster.kubectl(["patch", "pod", p.metadata.name, "-n", p.metadata.namespace, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status })]));
 }
-t.equal((await cluster.kubectlApply(policies)).code, 0);
+await must("policies", cluster.kubectlApply(policies));
 await cluster.eventually("the reconciler's isolation policy in team-a", () => cluster.kubectl(["get", "networkpolicy", "netfence-isolation", "-n", "team-a"]), (r) => r.code === 0);
-const stored = await cluster.getJson(["networkpolicy", "web-only", "-n", "team-a"]);
-t.equal(stored.spec.ingress.length, 2, "the mutating webhook injected the allowed namespaces into the team's policy");
+
+t.test("the cluster is as netfence makes it: the team's policy got the allowed namespaces injected", async (t) => {
+  const stored = await cluster.getJson(["networkpolicy", "web-only", "-n", "team-a"]);
+  t.equal(stored.spec.ingress.length, 2);
+});
 
 t.test("live: a named port resolves against the destination pod read from the API server", async (t) => {
   const result = live(["--from", "team-a/web-1", "--to", "team-b/api-0", "--port", "9090", "-o", "json"]);

@@ -2,6 +2,9 @@
 import { spawnSync } from "node:child_process";
 import t from "tap";
 
+// About 25 CLI processes: on a loaded 2-core machine that exceeds tap's default 120 s per file.
+t.setTimeout(600_000);
+
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 const fixtures = new URL("./fixtures/", import.meta.url).pathname;
 const config = `${fixtures}config.yaml`;
