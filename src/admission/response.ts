@@ -65,11 +65,11 @@ function warningText(f: Finding): string {
 }
 
 function warningsFor(findings: readonly Finding[]): string[] {
-  const texts = findings.map(warningText);
-  if (texts.length <= WARNINGS_MAX_COUNT) return texts;
-  const shown = texts.slice(0, WARNINGS_MAX_COUNT - 1);
+  if (findings.length <= WARNINGS_MAX_COUNT) return findings.map(warningText);
+  // Only what is shown is formatted: 100,000 warnings cost a count, not 100,000 strings.
+  const shown = findings.slice(0, WARNINGS_MAX_COUNT - 1).map(warningText);
   const omitted = findings[WARNINGS_MAX_COUNT - 1]!;
-  shown.push(`${omitted.ruleId} and ${texts.length - shown.length - 1} more warnings not shown (${texts.length - shown.length} in all); run \`netfence lint\` to see them`);
+  shown.push(`${omitted.ruleId} and ${findings.length - shown.length - 1} more warnings not shown (${findings.length - shown.length} in all); run \`netfence lint\` to see them`);
   return shown;
 }
 

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import t from "tap";
 import { FieldPath } from "../../src/field-path.ts";
 import { ipBlockNode, parseCidr, type Cidr } from "../../src/rules/cidr.ts";
@@ -97,4 +98,37 @@ t.test("NP024: an ingress ipBlock covering the pod network", async (t) => {
     [],
     "egress blocks are not flagged",
   );
+});
+
+// Differential: NP023's one pass over sorted entries says exactly what comparing every pair says.
+t.test("NP023 finds the same duplicates and nested entries as comparing every pair", async (t) => {
+  const { default: fc } = await import("fast-check");
+  const pairwise = (except: string[]) => {
+    // What NP022 leaves: every generated IPv4 network lies strictly inside 10.0.0.0/8, except itself.
+    const valid = except
+      .map((text, index) => ({ parsed: parseCidr(text), index }))
+      .flatMap(({ parsed, index }) => (parsed.ok && parsed.cidr.family === 4 && parsed.cidr.prefix > 8 ? [{ cidr: parsed.cidr, index }] : []));
+    const contains = (outer: Cidr, inner: Cidr) => {
+      const bits = (c: Cidr) => c.address.toByteArray().flatMap((byte) => [...byte.toString(2).padStart(8, "0")]).join("");
+      return outer.family === inner.family && inner.prefix >= outer.prefix && bits(outer).slice(0, outer.prefix) === bits(inner).slice(0, outer.prefix);
+    };
+    return valid.flatMap((entry) => {
+      const wider = valid.find((other) => other !== entry && contains(other.cidr, entry.cidr) && (other.cidr.prefix < entry.cidr.prefix || other.index < entry.index));
+      return wider === undefined ? [] : [[`except[${entry.index}]`, `${wider.cidr.prefix === entry.cidr.prefix ? "duplicates" : "lies inside"} \`except[${wider.index}]\``]];
+    });
+  };
+  const network = fc.oneof(
+    fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.constantFrom(16, 20, 24)).map(([b, c, prefix]) => (prefix === 16 ? `10.${b}.0.0/16` : `10.${b}.${c * 16}.0/${prefix}`)),
+    fc.constantFrom("fd00::/16", "fd00:1::/32", "fd00::/32", "10.0.0.0/8"),
+  );
+  fc.assert(
+    fc.property(fc.array(network, { maxLength: 12 }), (except) => {
+      const found = ipBlockFindings({ cidr: "10.0.0.0/8", except }, path, { direction: "egress", podCIDRs: [] })
+        .filter((f) => f.ruleId === "NP023")
+        .map((f) => [f.path.replace(/^.*ipBlock\./, ""), f.message.replace(/^`[^`]*` /, "").replace(/ \(`.*$/, "")]);
+      if (!isDeepStrictEqual(found, pairwise(except))) throw new Error(`${JSON.stringify(except)}: ${JSON.stringify(found)} vs ${JSON.stringify(pairwise(except))}`);
+    }),
+    { numRuns: 300 },
+  );
+  t.pass("300 except lists agree");
 });
