@@ -14,6 +14,8 @@ export const REPO = resolve(import.meta.dirname, "../..");
 const TOKEN = "netfence-e2e-admin-token";
 
 export function binDir(): string {
+  // Binaries built elsewhere (or while a build of the others is still running): use them as they are.
+  if (process.env.NETFENCE_E2E_BIN_DIR) return process.env.NETFENCE_E2E_BIN_DIR;
   const out = execFileSync("bash", [join(REPO, "test/e2e/build-binaries.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   return out.trim().split("\n").at(-1)!;
 }
