@@ -69,11 +69,12 @@ t.test("a deleted netfence-isolation is back within 2 s", async (t) => {
 });
 
 t.test("an edited netfence-isolation is restored: the allowed namespaces by the webhook at once, anything else by the reconciler within 2 s", async (t) => {
-  const before = await cluster.getJson(["networkpolicy", "netfence-isolation", "-n", "team-a"]);
+  // Read straight from the API server, like the probes below (kubectl sorts keys when it prints).
+  const before = (await cluster.apiGet(npPath("team-a", "netfence-isolation"))).json;
   // Removing the allowed namespaces' rule: the mutating webhook puts it back in the same write.
   const removed = await cluster.kubectl(["patch", "networkpolicy", "netfence-isolation", "-n", "team-a", "--type=json", "-p", '[{"op":"remove","path":"/spec/ingress/1"}]']);
   t.equal(removed.code, 0, removed.stderr);
-  t.equal(JSON.stringify((await cluster.getJson(["networkpolicy", "netfence-isolation", "-n", "team-a"])).spec), JSON.stringify(before.spec), "stored with the rule: the webhook injected it again");
+  t.equal(JSON.stringify((await cluster.apiGet(npPath("team-a", "netfence-isolation"))).json.spec), JSON.stringify(before.spec), "stored with the rule: the webhook injected it again");
   // Narrowing the podSelector (every other pod of the namespace open): only the reconciler can undo it.
   // Timed from before kubectl starts: the repair can be done before kubectl has even exited.
   const started = performance.now();
