@@ -221,7 +221,8 @@ export class Cluster {
     }
     this.netfence = this.start("netfence", process.execPath, this.netfenceArgs, { KUBECONFIG: "" });
     const ca = Buffer.from(this.netfenceCaBundle, "base64").toString();
-    await waitFor("netfence /readyz", () => this.netfenceReady(ca), 30_000);
+    // Generous: on a loaded 2-core machine, starting Node and loading the sources alone took 30 s.
+    await waitFor("netfence /readyz", () => this.netfenceReady(ca), 90_000);
   }
 
   /** The process id of the netfence started by up()/startNetfence(), while it runs. */
@@ -245,7 +246,7 @@ export class Cluster {
     const args = this.netfenceArgs.map((arg) => (arg === join(this.dir, "netfence.yaml") ? configFile : arg));
     const managed = this.start(`netfence-${name}`, process.execPath, args, { KUBECONFIG: "" });
     const ca = Buffer.from(this.netfenceCaBundle, "base64").toString();
-    await waitFor(`netfence ${name} /readyz`, () => this.netfenceReady(ca, port), 30_000);
+    await waitFor(`netfence ${name} /readyz`, () => this.netfenceReady(ca, port), 90_000);
     return { port, pid: managed.child.pid!, stop: (signal) => this.stopProcess(managed, signal) };
   }
 
