@@ -12,6 +12,8 @@ import { abortableSleep } from "./abortable-sleep.ts";
 import { z } from "zod";
 import { KubeApiError, paths, statusOf, type KubeClient } from "../kube/client.ts";
 
+const FIELD_MANAGER = "netfence";
+
 const LeaseSchema = z
   .object({
     metadata: z.object({ name: z.string(), namespace: z.string().optional(), resourceVersion: z.string().optional() }).loose(),
@@ -164,7 +166,7 @@ export class LeaderElector {
       },
     };
     try {
-      this.lease = await this.client.replace(paths.lease(namespace, name), next, LeaseSchema);
+      this.lease = await this.client.replace(paths.lease(namespace, name), next, LeaseSchema, FIELD_MANAGER);
     } catch (error) {
       // Someone else wrote the Lease between our read and write: they got it.
       if (statusOf(error) === 409) return "taken";
@@ -178,7 +180,7 @@ export class LeaderElector {
     if (this.lease === undefined) return;
     const spec = this.lease.spec ?? {};
     try {
-      await this.client.replace(paths.lease(namespace, name), { ...this.lease, spec: { leaseDurationSeconds: 1, leaseTransitions: spec.leaseTransitions ?? 0, renewTime: microTime(this.now), acquireTime: microTime(this.now) } }, LeaseSchema);
+      await this.client.replace(paths.lease(namespace, name), { ...this.lease, spec: { leaseDurationSeconds: 1, leaseTransitions: spec.leaseTransitions ?? 0, renewTime: microTime(this.now), acquireTime: microTime(this.now) } }, LeaseSchema, FIELD_MANAGER);
       log.info({ lease: `${namespace}/${name}` }, "leader election: Lease released");
     } catch (error) {
       log.info({ err: { message: (error as KubeApiError).message } }, "leader election: could not release the Lease; the next leader waits for it to expire");

@@ -29,7 +29,12 @@ export type RepairReason =
   | "injection-reverted";
 
 export type Repair =
-  | { action: "apply"; namespace: string; name: string; reason: "isolation-policy-missing" | "isolation-policy-edited"; policy: NetworkPolicy }
+  | { action: "apply"; namespace: string; name: string; reason: "isolation-policy-missing"; policy: NetworkPolicy }
+  /**
+   * A whole replacement, conditional on the version seen: server-side apply would keep fields that
+   * another manager added (a `matchLabels` narrowing the podSelector), so it cannot undo an edit.
+   */
+  | { action: "replace"; namespace: string; name: string; reason: "isolation-policy-edited"; policy: NetworkPolicy }
   | { action: "delete"; namespace: string; name: string; reason: "isolation-off" }
   | {
       action: "patch";
@@ -53,7 +58,10 @@ export function planNamespace({ namespace, isolated, policies, allowedIngressNam
     const desired = isolationPolicy(namespace, allowedIngressNamespaces);
     const current = policies.find((policy) => policy.name === ISOLATION_POLICY_NAME);
     if (current === undefined) repairs.push({ action: "apply", namespace, name: ISOLATION_POLICY_NAME, reason: "isolation-policy-missing", policy: desired });
-    else if (!sameAsDesired(current, desired)) repairs.push({ action: "apply", namespace, name: ISOLATION_POLICY_NAME, reason: "isolation-policy-edited", policy: desired });
+    else if (!sameAsDesired(current, desired)) {
+      const policy = { ...desired, metadata: { ...desired.metadata, resourceVersion: current.resourceVersion } };
+      repairs.push({ action: "replace", namespace, name: ISOLATION_POLICY_NAME, reason: "isolation-policy-edited", policy });
+    }
   }
   for (const policy of policies) {
     if (policy.managed && !isolated) {

@@ -7,6 +7,7 @@
 // that a config change that touches every policy of the cluster is spread over time; a full resync
 // on a timer catches anything missed. Work is serialised, retried per namespace with backoff.
 import type { Logger } from "pino";
+import { NetworkPolicySchema } from "../kube-objects.ts";
 import { INJECTED_ANNOTATION, ISOLATION_POLICY_NAME } from "../names.ts";
 import { normalizeNamespaces } from "../mutate/inject-allowed-ingress.ts";
 import type { Metrics } from "../metrics.ts";
@@ -216,14 +217,15 @@ export class Reconciler {
     let event: PolicyEvent | undefined;
     let reason: string = repair.reason;
     try {
-      if (repair.action === "apply") {
+      const allowed = normalizeNamespaces(this.options.allowedIngressNamespaces).join(", ") || "no other namespace";
+      if (repair.action === "replace") {
+        await this.client.replace(path, repair.policy, NetworkPolicySchema, FIELD_MANAGER);
+        event = { namespace, policy: name, reason: "IsolationPolicyRestored", message: `${name} had been changed; restored: ingress only from this namespace and ${allowed}` };
+      } else if (repair.action === "apply") {
         const { created } = await this.client.apply(path, repair.policy, FIELD_MANAGER);
         // Applied over an object the cache had not seen yet: nothing was missing after all.
-        if (repair.reason === "isolation-policy-missing" && !created) return;
-        const allowed = normalizeNamespaces(this.options.allowedIngressNamespaces).join(", ") || "no other namespace";
-        if (repair.reason === "isolation-policy-edited") {
-          event = { namespace, policy: name, reason: "IsolationPolicyRestored", message: `${name} had been changed; restored: ingress only from this namespace and ${allowed}` };
-        } else if (this.deletedWhileIsolated.delete(namespace)) {
+        if (!created) return;
+        if (this.deletedWhileIsolated.delete(namespace)) {
           reason = "isolation-policy-deleted";
           event = { namespace, policy: name, reason: "IsolationPolicyRestored", message: `${name} had been deleted; restored: ingress only from this namespace and ${allowed}` };
         } else {

@@ -42,7 +42,8 @@ export interface KubeClient {
   /** Resolves when the watch ends normally; rejects with KubeApiError (410 when the version is too old). */
   watch<T>(path: string, options: WatchOptions<T>): Promise<void>;
   create(path: string, body: unknown): Promise<unknown>;
-  replace<T>(path: string, body: unknown, schema: z.ZodType<T>): Promise<T>;
+  /** PUT: the whole object; a `metadata.resourceVersion` in it makes it conditional (409 on conflict). */
+  replace<T>(path: string, body: unknown, schema: z.ZodType<T>, fieldManager: string): Promise<T>;
   /** Server-side apply; `created` is true when the object did not exist (HTTP 201). */
   apply(path: string, body: unknown, fieldManager: string): Promise<{ created: boolean }>;
   /** JSON merge patch; a `metadata.resourceVersion` in the patch makes it conditional (409 on conflict). */
@@ -214,8 +215,8 @@ export function httpKubeClient(config: KubeConfig): KubeClient {
     async create(path, body) {
       return (await call("POST", path, body)).json;
     },
-    async replace(path, body, schema) {
-      return decode(schema, (await call("PUT", path, body)).json, `PUT ${path}`);
+    async replace(path, body, schema, fieldManager) {
+      return decode(schema, (await call("PUT", `${path}?${new URLSearchParams({ fieldManager })}`, body)).json, `PUT ${path}`);
     },
     async apply(path, body, fieldManager) {
       const query = new URLSearchParams({ fieldManager, force: "true" });

@@ -73,16 +73,18 @@ t.test("a deleted managed policy is restored at once (not on the resync timer), 
   t.equal(await counter("isolation-policy-deleted"), 1);
 });
 
-t.test("an edited managed policy is restored by server-side apply", async (t) => {
+t.test("an edited managed policy is replaced whole (server-side apply would keep a narrowed podSelector)", async (t) => {
   const { api, start, settled, counter } = await setup(t);
   api.put(nsPath("team-a"), namespace("team-a", true));
   await start();
   const stored = api.objects.get(npPath("team-a", "netfence-isolation"))!;
-  api.put(npPath("team-a", "netfence-isolation"), { ...stored, spec: { ...stored.spec, ingress: [{ from: [{ podSelector: {} }] }] } });
-  await eventually("restored", () => api.objects.get(npPath("team-a", "netfence-isolation"))!.spec.ingress.length === 2);
+  const written = structuredClone(stored.spec);
+  const edited = api.put(npPath("team-a", "netfence-isolation"), { ...stored, spec: { ...stored.spec, podSelector: { matchLabels: { app: "only-this" } }, ingress: [{ from: [{ podSelector: {} }] }] } });
+  await eventually("restored", () => JSON.stringify(api.objects.get(npPath("team-a", "netfence-isolation"))!.spec) === JSON.stringify(written));
   await settled();
   t.equal(await counter("isolation-policy-edited"), 1);
-  t.equal(api.callsOf("apply").length, 2, "one apply to create, one to restore; the restore's own watch event changes nothing");
+  t.equal(api.callsOf("replace").length, 1, "one replacement; its own watch event changes nothing");
+  t.equal((api.callsOf("replace")[0]!.body as any).metadata.resourceVersion, edited.metadata.resourceVersion, "conditional on the edited version");
 });
 
 t.test("a team policy written before isolation gets the rule; a config change re-injects; both with Events", async (t) => {

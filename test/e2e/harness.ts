@@ -14,6 +14,8 @@ export const REPO = resolve(import.meta.dirname, "../..");
 const TOKEN = "netfence-e2e-admin-token";
 
 export function binDir(): string {
+  // Binaries built elsewhere (or while a build of the others is still running): use them as they are.
+  if (process.env.NETFENCE_E2E_BIN_DIR) return process.env.NETFENCE_E2E_BIN_DIR;
   const out = execFileSync("bash", [join(REPO, "test/e2e/build-binaries.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   return out.trim().split("\n").at(-1)!;
 }
@@ -219,7 +221,8 @@ export class Cluster {
     }
     this.netfence = this.start("netfence", process.execPath, this.netfenceArgs, { KUBECONFIG: "" });
     const ca = Buffer.from(this.netfenceCaBundle, "base64").toString();
-    await waitFor("netfence /readyz", () => this.netfenceReady(ca), 30_000);
+    // Generous: on a loaded 2-core machine, starting Node and loading the sources alone took 30 s.
+    await waitFor("netfence /readyz", () => this.netfenceReady(ca), 90_000);
   }
 
   /** The process id of the netfence started by up()/startNetfence(), while it runs. */
@@ -243,7 +246,7 @@ export class Cluster {
     const args = this.netfenceArgs.map((arg) => (arg === join(this.dir, "netfence.yaml") ? configFile : arg));
     const managed = this.start(`netfence-${name}`, process.execPath, args, { KUBECONFIG: "" });
     const ca = Buffer.from(this.netfenceCaBundle, "base64").toString();
-    await waitFor(`netfence ${name} /readyz`, () => this.netfenceReady(ca, port), 30_000);
+    await waitFor(`netfence ${name} /readyz`, () => this.netfenceReady(ca, port), 90_000);
     return { port, pid: managed.child.pid!, stop: (signal) => this.stopProcess(managed, signal) };
   }
 

@@ -27,6 +27,13 @@ function inCollection(objectPath: string, listPath: string): boolean {
   return new RegExp(`^${prefix.replaceAll(".", "\\.")}/namespaces/[^/]+/${resource}/[^/]+$`).test(objectPath);
 }
 
+function deepMerge(target: any, source: any): any {
+  if (source === null || typeof source !== "object" || Array.isArray(source)) return source;
+  const result: Json = target !== null && typeof target === "object" && !Array.isArray(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(source)) result[key] = deepMerge(result[key], value);
+  return result;
+}
+
 /** RFC 7386 JSON merge patch, as the API server applies `application/merge-patch+json`. */
 export function mergePatch(target: any, patch: any): any {
   if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
@@ -143,7 +150,7 @@ export class FakeKubeClient implements KubeClient {
     return structuredClone(this.put(objectPath, { ...object, metadata: { ...object.metadata, name } }));
   }
 
-  async replace<T>(path: string, body: unknown, schema: import("zod").ZodType<T>): Promise<T> {
+  async replace<T>(path: string, body: unknown, schema: import("zod").ZodType<T>, _fieldManager: string): Promise<T> {
     this.record("replace", path, body);
     this.checkVersion(path, (body as Json).metadata?.resourceVersion);
     return decode(schema, structuredClone(this.put(path, body as Json)), path);
@@ -152,10 +159,9 @@ export class FakeKubeClient implements KubeClient {
   async apply(path: string, body: unknown): Promise<{ created: boolean }> {
     this.record("apply", path, body);
     const created = !this.objects.has(path);
-    const current = this.objects.get(path) ?? {};
-    const desired = body as Json;
-    // Server-side apply with force, as netfence uses it: the applied fields win, others stay.
-    this.put(path, { ...current, ...desired, metadata: { ...current.metadata, ...desired.metadata, labels: { ...current.metadata?.labels, ...desired.metadata?.labels } } });
+    // Server-side apply with force: the applied fields win, and fields another manager set stay
+    // (modelled as a deep merge of maps with lists replaced whole, as NetworkPolicy's atomic lists are).
+    this.put(path, deepMerge(this.objects.get(path) ?? {}, body));
     return { created };
   }
 
