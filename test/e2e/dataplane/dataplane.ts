@@ -8,11 +8,13 @@
 // keeps its iptables/ipset state in the node namespace, and everything is torn down by process group
 // and `ip netns del`, also after a failed test (and a later run sweeps what a killed run left).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, rmSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { request } from "node:https";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
+import { parse } from "yaml";
 import type { Cluster } from "../harness.ts";
 
 const run = promisify(execFile);
@@ -23,6 +25,7 @@ const GATEWAY = "198.18.0.1";
 const PROBE_TIMEOUT_MS = 1_000;
 const SYNC_TIMEOUT_MS = 15_000;
 const STARTUP_TIMEOUT_MS = 90_000;
+const SENTINEL_POLICIES = "/apis/networking.k8s.io/v1/namespaces/dataplane-sentinel/networkpolicies";
 
 export type Protocol = "TCP" | "UDP";
 export type ProbeResult = { answer: string } | { error: string };
@@ -41,12 +44,18 @@ export interface PodSpec {
   containerPorts?: ContainerPort[];
 }
 
-export interface Pod extends PodSpec {
-  /** namespace/name: what the pod's servers answer. */
-  id: string;
+/** A pod's network: its namespace, veth and address, and its agent (which answers `answer`). */
+export interface PodNetwork {
   ip: string;
   netns: string;
   controlSocket: string;
+  answer: string;
+}
+
+/** A Pod object bound to a pod network. */
+export interface Pod extends PodSpec, PodNetwork {
+  /** namespace/name */
+  id: string;
 }
 
 async function sh(command: string, args: string[]): Promise<string> {
@@ -116,14 +125,16 @@ export class Dataplane {
   /** Network namespaces of this run start with this; its pids make stale ones recognisable. */
   readonly prefix = `${NETNS_PREFIX}${process.pid}`;
   readonly nodeNetns = `${this.prefix}-node`;
-  readonly pods = new Map<string, Pod>();
   private readonly netnses: string[] = [];
   private readonly processes: Started[] = [];
+  /** Control sockets of the pod agents, removed on teardown. */
+  private readonly networks: string[] = [];
   private readonly socketDir: string;
   /** Each run its own /20 of 198.18.0.0/16 (the gateway's 198.18.0.x stays outside every run's range). */
   private readonly subnetBase = 16 + (process.pid % 15) * 16;
   private podCount = 0;
   private sentinel: { client: Pod; server: Pod; present: boolean } | undefined;
+  private caCert: string | undefined;
 
   readonly cluster: Cluster;
   /** Every pod serves TCP and UDP on each of these ports, declared in its spec or not (notes #11). */
@@ -167,8 +178,8 @@ export class Dataplane {
     this.start("relay-host", undefined, "socat", [`UNIX-LISTEN:${relaySocket},fork,unlink-early`, `TCP:127.0.0.1:${apiPort}`]);
     this.start("relay-node", this.nodeNetns, "socat", [`TCP-LISTEN:${apiPort},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${relaySocket}`]);
 
-    await this.kubectlOk(["create", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name: NODE_NAME, labels: { "kubernetes.io/hostname": NODE_NAME } } }));
-    await this.writeStatus(["node", NODE_NAME], { addresses: [{ type: "InternalIP", address: GATEWAY }, { type: "Hostname", address: NODE_NAME }] });
+    await this.api("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: NODE_NAME, labels: { "kubernetes.io/hostname": NODE_NAME } } });
+    await this.writeStatus(`/api/v1/nodes/${NODE_NAME}`, { addresses: [{ type: "InternalIP", address: GATEWAY }, { type: "Hostname", address: NODE_NAME }] });
 
     const kubeRouter = join(this.cluster.bin, "kube-router");
     if (!existsSync(kubeRouter)) throw new Error(`${kubeRouter} is missing: test/e2e/build-binaries.sh builds it`);
@@ -183,7 +194,7 @@ export class Dataplane {
       "--service-cluster-ip-range=10.0.0.0/24",
     ], { NODE_NAME });
 
-    await this.kubectlOk(["create", "namespace", "dataplane-sentinel"]);
+    await this.api("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "dataplane-sentinel" } });
     const [client, server] = await Promise.all([
       this.addPod({ namespace: "dataplane-sentinel", name: "client", labels: { role: "client" } }),
       this.addPod({ namespace: "dataplane-sentinel", name: "server", labels: { role: "server" } }),
@@ -194,14 +205,42 @@ export class Dataplane {
     await this.barrier(STARTUP_TIMEOUT_MS);
   }
 
-  private async kubectlOk(args: string[], stdin?: string): Promise<string> {
-    const result = await this.cluster.kubectl(args, stdin);
-    if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${result.stderr.trim()}`);
-    return result.stdout;
+  /**
+   * One call to the API server over HTTPS with the harness's admin token. Much cheaper than a kubectl
+   * process, which matters for the hundreds of objects a differential run writes. Throws on an error
+   * status unless `allowFailure`, then returns it.
+   */
+  async api(method: string, path: string, body?: unknown, options: { patch?: boolean; allowFailure?: boolean } = {}): Promise<{ status: number; json: any }> {
+    this.caCert ??= Buffer.from(parse(readFileSync(this.cluster.kubeconfig, "utf8")).clusters[0].cluster["certificate-authority-data"], "base64").toString();
+    const url = new URL(path, this.cluster.apiserverUrl);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const response = await new Promise<{ status: number; json: any }>((resolveCall, reject) => {
+      const call = request(
+        url,
+        {
+          method,
+          ca: this.caCert,
+          headers: {
+            authorization: `Bearer ${this.cluster.token}`,
+            accept: "application/json",
+            ...(payload === undefined ? {} : { "content-type": options.patch ? "application/merge-patch+json" : "application/json" }),
+          },
+        },
+        (res) => {
+          let data = "";
+          res.on("data", (chunk) => (data += chunk));
+          res.on("end", () => resolveCall({ status: res.statusCode ?? 0, json: data === "" ? {} : JSON.parse(data) }));
+        },
+      );
+      call.on("error", reject);
+      call.end(payload);
+    });
+    if (response.status >= 300 && !options.allowFailure) throw new Error(`${method} ${path}: ${response.status} ${response.json.message ?? ""}`);
+    return response;
   }
 
-  private async writeStatus(object: string[], status: Record<string, unknown>): Promise<void> {
-    await this.kubectlOk(["patch", ...object, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status })]);
+  private async writeStatus(path: string, status: Record<string, unknown>): Promise<void> {
+    await this.api("PATCH", `${path}/status`, { status }, { patch: true });
   }
 
   private nextAddress(): string {
@@ -210,8 +249,13 @@ export class Dataplane {
     return `198.18.${this.subnetBase + Math.floor(n / 250)}.${(n % 250) + 2}`;
   }
 
-  /** A pod: network namespace, routed veth, its agent, and the Pod object with the status a kubelet would write. */
+  /** A pod whose agent answers with its `namespace/name`. */
   async addPod(spec: PodSpec): Promise<Pod> {
+    return this.createPodObject(await this.addPodNetwork(`${spec.namespace}/${spec.name}`), spec);
+  }
+
+  /** Network namespace, routed veth and agent of a pod, without the Pod object. */
+  async addPodNetwork(answer: string): Promise<PodNetwork> {
     const index = this.podCount;
     const ip = this.nextAddress();
     const netns = `${this.prefix}-p${index}`;
@@ -229,14 +273,18 @@ export class Dataplane {
     // No default route: nothing a pod sends can leave 198.18.0.0/16.
     await sh("ip", [...pod, "route", "add", "198.18.0.0/16", "via", GATEWAY, "dev", "eth0"]);
 
-    const id = `${spec.namespace}/${spec.name}`;
     const controlSocket = join(this.socketDir, `${veth}.sock`);
-    const agent = this.start(`pod-${veth}`, netns, process.execPath, [join(import.meta.dirname, "pod-agent.ts"), id, controlSocket, this.ports.join(",")]);
+    const agent = this.start(`pod-${veth}`, netns, process.execPath, [join(import.meta.dirname, "pod-agent.ts"), answer, controlSocket, this.ports.join(",")]);
     await new Promise<void>((resolveReady, reject) => {
       agent.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolveReady());
-      agent.once("exit", (code) => reject(new Error(`the agent of ${id} exited with ${code}`)));
+      agent.once("exit", (code) => reject(new Error(`the agent of ${answer} exited with ${code}`)));
     });
+    this.networks.push(controlSocket);
+    return { ip, netns, controlSocket, answer };
+  }
 
+  /** The Pod object on a pod network, with the status a kubelet would write (kube-router reads it). */
+  async createPodObject(network: PodNetwork, spec: PodSpec): Promise<Pod> {
     const containerPorts = (spec.containerPorts ?? []).map((p) => ({ protocol: "TCP", ...p }));
     const manifest = {
       apiVersion: "v1",
@@ -244,44 +292,33 @@ export class Dataplane {
       metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels },
       spec: { nodeName: NODE_NAME, containers: [{ name: "agent", image: "netfence.invalid/pod-agent", ports: containerPorts }] },
     };
-    await this.kubectlOk(["create", "-f", "-"], JSON.stringify(manifest));
-    await this.writeStatus(["pod", spec.name, "-n", spec.namespace], {
+    const path = `/api/v1/namespaces/${spec.namespace}/pods`;
+    await this.api("POST", path, manifest);
+    await this.writeStatus(`${path}/${spec.name}`, {
       phase: "Running",
       hostIP: GATEWAY,
       hostIPs: [{ ip: GATEWAY }],
-      podIP: ip,
-      podIPs: [{ ip }],
+      podIP: network.ip,
+      podIPs: [{ ip: network.ip }],
     });
-    const created: Pod = { ...spec, id, ip, netns, controlSocket };
-    this.pods.set(id, created);
-    return created;
-  }
-
-  /** Deletes the Pod object, then its agent and network namespace. */
-  async removePod(pod: Pod): Promise<void> {
-    await this.kubectlOk(["delete", "pod", pod.name, "-n", pod.namespace, "--force", "--grace-period=0", "--wait=false"]);
-    const started = this.processes.find((p) => p.child.spawnargs.includes(pod.controlSocket));
-    if (started !== undefined) await this.stop(started);
-    await sh("ip", ["netns", "del", pod.netns]);
-    this.netnses.splice(this.netnses.indexOf(pod.netns), 1);
-    this.pods.delete(pod.id);
+    return { ...spec, ...network, id: `${spec.namespace}/${spec.name}` };
   }
 
   /** One fresh connection from `from` to `to` (never reused: established flows outlive new policies). */
-  probe(from: Pod, to: Pod, port: number, protocol: Protocol): Promise<ProbeResult> {
+  probe(from: PodNetwork, to: PodNetwork, port: number, protocol: Protocol): Promise<ProbeResult> {
     return new Promise((resolveProbe) => {
       const control = connect(from.controlSocket);
       let reply = "";
       control.on("data", (chunk) => (reply += chunk));
       control.on("end", () => resolveProbe(JSON.parse(reply) as ProbeResult));
-      control.on("error", (error) => resolveProbe({ error: `agent of ${from.id} unreachable: ${error.message}` }));
+      control.on("error", (error) => resolveProbe({ error: `agent of ${from.answer} unreachable: ${error.message}` }));
       control.end(`${JSON.stringify({ to: to.ip, port, protocol, timeoutMs: PROBE_TIMEOUT_MS })}\n`);
     });
   }
 
   /** Open means the destination pod itself answered; anything else (refused, timeout) is blocked. */
-  isOpen(result: ProbeResult, to: Pod): boolean {
-    return "answer" in result && result.answer === to.id;
+  isOpen(result: ProbeResult, to: PodNetwork): boolean {
+    return "answer" in result && result.answer === to.answer;
   }
 
   /**
@@ -295,9 +332,9 @@ export class Dataplane {
     sentinel.present = !sentinel.present;
     if (sentinel.present) {
       const policy = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "sentinel", namespace: "dataplane-sentinel" }, spec: { podSelector: { matchLabels: { role: "server" } }, policyTypes: ["Ingress"] } };
-      await this.kubectlOk(["create", "-f", "-"], JSON.stringify(policy));
+      await this.api("POST", SENTINEL_POLICIES, policy);
     } else {
-      await this.kubectlOk(["delete", "networkpolicy", "sentinel", "-n", "dataplane-sentinel"]);
+      await this.api("DELETE", `${SENTINEL_POLICIES}/sentinel`);
     }
     await this.until(
       `kube-router to apply the sentinel policy (${sentinel.present ? "created" : "deleted"}); look for "Aborting sync" in ${join(this.socketDir, "kube-router.log")}`,
@@ -334,6 +371,6 @@ export class Dataplane {
     for (const started of [...this.processes].reverse()) await this.stop(started);
     for (const netns of this.netnses.reverse()) await sh("ip", ["netns", "del", netns]).catch(() => {});
     this.netnses.length = 0;
-    for (const pod of this.pods.values()) rmSync(pod.controlSocket, { force: true });
+    for (const socket of this.networks) rmSync(socket, { force: true });
   }
 }

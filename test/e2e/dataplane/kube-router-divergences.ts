@@ -1,0 +1,101 @@
+// Where kube-router v2.1.0 (the dataplane the e2e suites use as oracle) departs from Kubernetes'
+// NetworkPolicy semantics, each place once, with the lines of kube-router's source that do it
+// (github.com/cloudnativelabs/kube-router at tag v2.1.0, pkg/controllers/netpol/). The differential
+// test compares probed packets with the verdict below, which is netfence's engine (Kubernetes
+// semantics, unchanged) plus these departures stated in terms of the engine's own explanation; each
+// flow where they change the verdict is counted and reported. Nothing here loosens the comparison:
+// a flow is still either exactly allowed or exactly denied.
+import { explain, verdict, type Cluster, type Flow, type PolicyInput, type Verdict, type Workload } from "../../../src/connectivity/index.ts";
+import { compileSelector } from "../../../src/connectivity/selectors.ts";
+import { FieldPath } from "../../../src/field-path.ts";
+import type { LabelSelector, NetworkPolicy } from "../../../src/kube-objects.ts";
+
+export interface DataplaneVerdict {
+  verdict: Verdict;
+  /** Set when kube-router's verdict differs from Kubernetes' (the engine's) for this flow. */
+  divergence?: string;
+}
+
+/*
+ * 1. Directions leak inside a policy with both policyTypes. pod.go setupPodNetpolRules jumps from a
+ *    pod's firewall chain to the chain of a policy of type kubeBothPolicyType with no `-s`/`-d` match
+ *    (Ingress-only and Egress-only policies get `-d ip` and `-s ip`), and that one chain holds the
+ *    policy's ingress and egress rules (policy.go processIngressRules/processEgressRules). So when a
+ *    policy selects both ends of a flow, an ingress rule of it that admits the flow into the
+ *    destination also marks it on the source's egress check, and an egress rule of it that lets the
+ *    flow out of the source also marks it on the destination's ingress check. Kubernetes keeps the
+ *    directions apart: `policyTypes: [Ingress, Egress]` with `egress: []` denies all egress, yet
+ *    kube-router lets those pods reach each other whenever the ingress rules admit it.
+ */
+function leakAcrossDirections(cluster: Cluster, flow: Flow): { verdict: Verdict; leak?: string } {
+  const explanation = explain(cluster, flow);
+  const { egress, ingress } = explanation;
+  if (egress === null || ingress === null) return { verdict: explanation.verdict };
+  const leaksInto = (side: typeof egress, other: typeof ingress) => side.verdict !== "allowed" && other.allowedBy.some((rule) => side.policies.includes(rule.policy));
+  const egressLeak = leaksInto(egress, ingress);
+  const ingressLeak = leaksInto(ingress, egress);
+  if (!egressLeak && !ingressLeak) return { verdict: explanation.verdict };
+  const allowed = (egress.verdict === "allowed" || egressLeak) && (ingress.verdict === "allowed" || ingressLeak);
+  return { verdict: allowed ? "allowed" : "denied", leak: `${egressLeak ? "egress" : "ingress"} of ${egressLeak ? flow.from : flow.to}` };
+}
+
+type Rule = { ports?: NonNullable<NetworkPolicy["spec"]["ingress"]>[number]["ports"]; from?: Peer[]; to?: Peer[] };
+type Peer = NonNullable<NonNullable<NetworkPolicy["spec"]["ingress"]>[number]["from"]>[number];
+
+const matches = (selector: LabelSelector, labels: Readonly<Record<string, string>>) => {
+  const compiled = compileSelector(selector, FieldPath.root("selector"));
+  return "matcher" in compiled && compiled.matcher(labels);
+};
+
+/** policy.go evalPodPeer: the pods a selector peer stands for (ipBlock peers stand for none). */
+function podsOf(cluster: Cluster, input: PolicyInput, peer: Peer): Workload[] {
+  if (peer.namespaceSelector !== undefined) {
+    const namespaces = new Set(cluster.namespaces.filter((ns) => matches(peer.namespaceSelector!, ns.labels)).map((ns) => ns.name));
+    return cluster.workloads.filter((w) => namespaces.has(w.namespace) && (peer.podSelector === undefined || matches(peer.podSelector, w.labels)));
+  }
+  if (peer.podSelector !== undefined) return cluster.workloads.filter((w) => w.namespace === input.namespace && matches(peer.podSelector!, w.labels));
+  return [];
+}
+
+/**
+ * 2. A rule with selector peers whose ports are all named ports that no relevant pod declares (for
+ *    ingress the pods the policy selects, for egress the pods the rule's peers select: policy.go
+ *    buildNetworkPoliciesInfo, grabNamedPortFromPod) is left with no ports at all, and
+ *    processIngressRules/processEgressRules then take `len(ports) == 0 && len(namedPorts) == 0` as
+ *    "every port" for those peers. Kubernetes: a named port nobody declares matches nothing. Stated in
+ *    Kubernetes terms: such a rule becomes a rule without ports over its selector peers.
+ */
+function unresolvedNamedPortsAsEveryPort(cluster: Cluster, input: PolicyInput): PolicyInput {
+  const { spec } = input.policy;
+  const targets = cluster.workloads.filter((w) => w.namespace === input.namespace && matches(spec.podSelector, w.labels));
+  const rewrite = (rule: Rule, peers: "from" | "to"): Rule => {
+    const ports = rule.ports ?? [];
+    const selectorPeers = (rule[peers] ?? []).filter((peer) => peer.ipBlock === undefined);
+    if (ports.length === 0 || selectorPeers.length === 0 || !ports.every((port) => typeof port.port === "string")) return rule;
+    const relevant = peers === "from" ? targets : selectorPeers.flatMap((peer) => podsOf(cluster, input, peer));
+    if (relevant.length === 0 || (peers === "from" && selectorPeers.every((peer) => podsOf(cluster, input, peer).length === 0))) return rule;
+    const resolves = ports.some((port) => relevant.some((pod) => pod.namedPorts.some((named) => named.name === port.port && named.protocol === (port.protocol ?? "TCP"))));
+    return resolves ? rule : { [peers]: selectorPeers };
+  };
+  return {
+    ...input,
+    policy: {
+      ...input.policy,
+      spec: {
+        ...spec,
+        ...(spec.ingress === undefined ? {} : { ingress: spec.ingress.map((rule) => rewrite(rule, "from")) }),
+        ...(spec.egress === undefined ? {} : { egress: spec.egress.map((rule) => rewrite(rule, "to")) }),
+      },
+    },
+  };
+}
+
+export function kubeRouterVerdict(cluster: Cluster, flow: Flow): DataplaneVerdict {
+  const kubernetes = verdict(cluster, flow);
+  const asRead = { ...cluster, policies: cluster.policies.map((input) => unresolvedNamedPortsAsEveryPort(cluster, input)) };
+  const unresolved = verdict(asRead, flow) !== kubernetes;
+  const { verdict: onKubeRouter, leak } = leakAcrossDirections(asRead, flow);
+  if (onKubeRouter === kubernetes) return { verdict: kubernetes };
+  const reasons = [...(unresolved ? ["#2 a named port no pod declares read as every port"] : []), ...(leak === undefined ? [] : [`#1 a both-directions policy applied across directions (${leak})`])];
+  return { verdict: onKubeRouter, divergence: `kube-router ${reasons.join(", ")}` };
+}
