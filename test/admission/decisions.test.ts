@@ -76,3 +76,11 @@ t.test("the isolation predicate: listed in the config, or switched on in the clu
   const standalone = isolationPredicate(config);
   t.same(["listed", "labelled", "open"].map(standalone), [true, false, false]);
 });
+
+t.test("a request without a namespace is never isolated, even by a view that calls every namespace isolated", async (t) => {
+  const { app } = testApp({ allowedIngressNamespaces: ["monitoring"] }, () => true);
+  const review = admissionReview("NetworkPolicy", networkPolicy({ policyTypes: ["Ingress"] }));
+  delete (review.request as { namespace?: string }).namespace;
+  t.same(await answer(app, "/mutate", review), { uid: UID, allowed: true });
+  t.equal((await answer(app, "/mutate", admissionReview("NetworkPolicy", networkPolicy({ policyTypes: ["Ingress"] })))).patchType, "JSONPatch", "while a named one is");
+});

@@ -12,6 +12,7 @@ t.test("port values Kubernetes accepts say nothing", async (t) => {
     "port 1": { port: 1 },
     "port 65535": { port: 65535 },
     "a range of one port (endPort equal to port)": { port: 8080, endPort: 8080 },
+    "port and endPort both 1": { port: 1, endPort: 1 },
     "a range up to 65535": { port: 1024, endPort: 65535 },
     "port and endPort both 65535": { port: 65535, endPort: 65535 },
     "a port name of 15 characters": { port: "abcdefghijklmno" },
