@@ -6,7 +6,7 @@
 // server stored, must equal the probed one. Where kube-router v2.1.0 departs from Kubernetes
 // semantics, the difference is encoded once, in kube-router-divergences.ts, with its source reference.
 //
-// NETFENCE_DIFFERENTIAL_RUNS (default 100, about 1.5 s each) sets the number of cases, NETFENCE_DIFFERENTIAL_SEED replays
+// NETFENCE_DIFFERENTIAL_RUNS (default 100, about 1.8 s each) sets the number of cases, NETFENCE_DIFFERENTIAL_SEED replays
 // a run; a failure prints the seed, the manifests and the flow.
 import fc from "fast-check";
 import ipaddr from "ipaddr.js";
