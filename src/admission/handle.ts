@@ -15,13 +15,22 @@ export interface AdmissionPolicy {
 
 export type Webhook = "validate" | "mutate";
 
-/** A request answered: the verdict, what it was about and what was decided, and the wire response. */
+/** A request answered: what it was about, what was decided, and the wire response. */
 export interface Admission {
   /** The kind as netfence knows it; `other` for any kind it leaves alone. */
   kind: KindName | "other";
-  verdict: Verdict;
   decision: Decision;
+  /** Findings per rule and action (`NP021:deny`): bounded by the registry, whatever the object's size. */
+  findingCounts: Record<string, number>;
   review: AdmissionResponseReview;
+}
+
+/** One request for a worker thread: the rule context travels as data (the worker brings its own reader). */
+export interface AdmitTask {
+  webhook: Webhook;
+  request: AdmissionRequest;
+  context: Omit<RuleContext, "readKubeProxyConfig">;
+  actions: RuleActions;
 }
 
 const NOTHING: Verdict = { findings: [] };
@@ -32,7 +41,12 @@ type Entry = ReturnType<typeof kindEntry>;
 export function admit(webhook: Webhook, request: AdmissionRequest, policy: AdmissionPolicy): Admission {
   const entry = kindEntry(request.group, request.kind);
   const verdict = webhook === "validate" ? validate(entry, request, policy) : mutate(entry, request, policy);
-  return { kind: entry?.kind ?? "other", verdict, decision: decisionOf(verdict), review: buildAdmissionResponse(request.uid, verdict) };
+  const findingCounts: Record<string, number> = {};
+  for (const f of verdict.findings) {
+    const key = `${f.ruleId}:${f.action}`;
+    findingCounts[key] = (findingCounts[key] ?? 0) + 1;
+  }
+  return { kind: entry?.kind ?? "other", decision: decisionOf(verdict), findingCounts, review: buildAdmissionResponse(request.uid, verdict) };
 }
 
 export const mutateRequest = (request: AdmissionRequest, policy: AdmissionPolicy): Verdict => mutate(kindEntry(request.group, request.kind), request, policy);

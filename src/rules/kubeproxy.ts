@@ -26,11 +26,22 @@ export function kubeProxyConfigReader(): (configConf: string) => MasqueradeAll {
   };
 }
 
+/**
+ * A kube-proxy config.conf is a few KB. The YAML parser costs about 10 µs per key on a quiet machine
+ * (and compares every key of a map with every other unless told not to): a 1.4 MB one would hold
+ * the webhook for seconds, so a larger one is not read (KP002).
+ */
+const MAX_CONFIG_CONF_BYTES = 32 * 1024;
+
 /** Which proxy modes of a `config.conf` turn masqueradeAll on. */
 export function masqueradeAllModes(configConf: string): MasqueradeAll {
+  if (configConf.length > MAX_CONFIG_CONF_BYTES) {
+    return { ok: false, problem: `is ${configConf.length} bytes; netfence reads at most ${MAX_CONFIG_CONF_BYTES} (a kube-proxy config.conf is a few KB)` };
+  }
   let config: unknown;
   try {
-    config = parseYaml(configConf, { maxAliasCount: 100 });
+    // uniqueKeys off: the duplicate-key check compares every key with every other (quadratic).
+    config = parseYaml(configConf, { maxAliasCount: 100, uniqueKeys: false });
   } catch (error) {
     return { ok: false, problem: `does not parse as YAML (${(error as Error).message.split("\n")[0]})` };
   }

@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import type { Logger } from "pino";
 import type { AdmissionPolicy } from "../admission/handle.ts";
 import { createMetrics, type Metrics } from "../metrics.ts";
+import { admitPool } from "./admit-pool.ts";
 import { admissionRoute } from "./admission-route.ts";
 import { errorBody } from "./errors.ts";
 import { registerHealthRoutes, type Readiness } from "./health.ts";
@@ -15,6 +16,8 @@ export interface AppOptions {
   metrics?: Metrics;
   logger?: Logger;
   https?: { cert: string | Buffer; key: string | Buffer };
+  /** Bodies larger than this are decided off the main thread (default 256 KiB). */
+  offloadAboveBytes?: number;
 }
 
 export const TLS_MIN_VERSION = "TLSv1.2";
@@ -78,8 +81,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody("NOT_FOUND", `no route ${req.method} ${req.url}`)));
 
-  admissionRoute(app, { path: "/validate", webhook: "validate", policy: options.policy, metrics });
-  admissionRoute(app, { path: "/mutate", webhook: "mutate", policy: options.policy, metrics });
+  // Two threads: one large request per core, while the main thread keeps answering the rest.
+  const offload = { aboveBytes: options.offloadAboveBytes ?? 256 * 1024, pool: admitPool({ maxThreads: 2 }) };
+  app.addHook("onClose", () => offload.pool.close());
+  admissionRoute(app, { path: "/validate", webhook: "validate", policy: options.policy, metrics, offload });
+  admissionRoute(app, { path: "/mutate", webhook: "mutate", policy: options.policy, metrics, offload });
   registerHealthRoutes(app, options.readiness ?? (() => ({ ready: true })));
   app.get("/metrics", async (_req, reply) => {
     reply.header("content-type", metrics.registry.contentType);

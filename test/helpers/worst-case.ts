@@ -17,6 +17,16 @@ function fill<T>(item: (i: number) => T, budget = WORST_CASE_BYTES): T[] {
   }
 }
 
+/** Lines made by `line(i)` joined by newlines, up to the budget. */
+function fillText(line: (i: number) => string, budget = WORST_CASE_BYTES): string {
+  const lines: string[] = [];
+  for (let used = 0, i = 0; used + line(i).length + 1 <= budget; i++) {
+    lines.push(line(i));
+    used += line(i).length + 1;
+  }
+  return lines.join("\n");
+}
+
 const octets = (i: number) => `${(i >> 8) & 255}.${i & 255}`;
 
 export interface WorstCase {
@@ -74,11 +84,11 @@ export function worstCases(): WorstCase[] {
       ),
     },
     {
-      family: "kube-proxy config.conf (KP001)",
+      family: "kube-proxy config.conf (KP001; too large to read, so KP002)",
       path: "/validate",
       review: admissionReview(
         "ConfigMap",
-        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-proxy", namespace: "kube-system" }, data: { "config.conf": `iptables: {masqueradeAll: true}\n${fill((i) => `k${i}: v`).join("\n")}\n` } },
+        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-proxy", namespace: "kube-system" }, data: { "config.conf": `iptables: {masqueradeAll: true}\n${fillText((i) => `k${i}: v`, 0.9 * WORST_CASE_BYTES)}\n` } },
         { namespace: "kube-system", name: "kube-proxy" },
       ),
     },
@@ -87,7 +97,7 @@ export function worstCases(): WorstCase[] {
       path: "/validate",
       review: admissionReview(
         "ConfigMap",
-        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-proxy", namespace: "kube-system" }, data: { "config.conf": `${fill((i) => `k${i}: v`).join("\n")}\nbroken: [\n` } },
+        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-proxy", namespace: "kube-system" }, data: { "config.conf": `${fillText((i) => `k${i}: v`, 0.9 * WORST_CASE_BYTES)}\nbroken: [\n` } },
         { namespace: "kube-system", name: "kube-proxy" },
       ),
     },
@@ -96,7 +106,7 @@ export function worstCases(): WorstCase[] {
       path: "/validate",
       review: admissionReview(
         "Namespace",
-        { apiVersion: "v1", kind: "Namespace", metadata: { name: "legacy", annotations: { "net.beta.kubernetes.io/network-policy": `{"ingress": ${"[".repeat(50)}${fill(() => "1").join(",")}` } } },
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: "legacy", annotations: { "net.beta.kubernetes.io/network-policy": `{"ingress": ${"[".repeat(50)}${"1,".repeat((WORST_CASE_BYTES - 300) / 2)}` } } },
         { namespace: "" },
       ),
     },

@@ -53,3 +53,10 @@ t.test("the rules keep no state: the parse is memoized by the reader the edge pa
   evaluate({ kind: "ConfigMap", namespace: "kube-system", name: "kube-proxy", object: configMap(text) }, context, {});
   t.ok(seen.length > 0 && seen.every((read) => read === text), "KP001 and KP002 read config.conf through the context");
 });
+
+t.test("a config.conf too large to be kube-proxy's is not parsed (KP002), so it cannot hold the webhook", async (t) => {
+  const huge = `iptables: {masqueradeAll: true}\n${Array.from({ length: 5000 }, (_, i) => `k${i}: v`).join("\n")}\n`;
+  const findings = findingsOf(configMap(huge));
+  t.same(triples(findings), [["KP002", "warn", "data[config.conf]"]]);
+  t.match(findings[0]?.message, /bytes; netfence reads at most 32768/);
+});

@@ -1,4 +1,8 @@
 import t from "tap";
+import { pino } from "pino";
+import { admissionPolicy } from "../../src/admission/policy.ts";
+import { parseConfig } from "../../src/config.ts";
+import { buildApp } from "../../src/server/app.ts";
 import { admissionReview, ingressFromCidr, networkPolicy } from "../helpers/review.ts";
 import { decodePatch, testApp } from "../helpers/app.ts";
 
@@ -173,4 +177,18 @@ t.test("health, readiness and metrics", async (t) => {
   t.match(metrics, 'netfence_findings_total{rule="NP021",action="deny"} 1');
   t.match(metrics, 'netfence_bad_requests_total{status="400"} 1');
   for (const le of ["0.001", "0.005", "0.025"]) t.match(metrics, `netfence_admission_duration_seconds_bucket{le="${le}",webhook="validate"}`);
+});
+
+t.test("the admission decision log line counts findings per rule; it never lists them one by one", async (t) => {
+  const lines: string[] = [];
+  const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
+  const config = parseConfig({});
+  const app = buildApp({ policy: admissionPolicy(config), bodyLimitBytes: config.bodyLimitBytes, logger });
+  t.teardown(() => app.close());
+  const peers = Array.from({ length: 20_000 }, (_, i) => (i % 2 === 0 ? { namespaceSelector: { matchLabels: { a: "b" } } } : { podSelector: { matchLabels: { c: "d" } } }));
+  const res = await app.inject({ method: "POST", url: "/validate", payload: admissionReview("NetworkPolicy", networkPolicy({ ingress: [{ from: [...peers, { ipBlock: { cidr: "10.0.0.1/8" } }] }] })) });
+  t.equal(res.statusCode, 200);
+  const decision = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === "admission decision");
+  t.same(decision.rules, { "NP041:warn": 10_000, "NP021:deny": 1 });
+  t.ok(JSON.stringify(decision).length < 1_000, `one short line (${JSON.stringify(decision).length} characters)`);
 });
