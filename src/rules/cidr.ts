@@ -80,8 +80,11 @@ export function parseCidr(text: string): CidrParse {
   const family = address.kind() === "ipv4" ? 4 : 6;
   const maxPrefix = family === 4 ? 32 : 128;
   if (!PREFIX.test(prefixText)) {
+    if (/^0\d+$/.test(prefixText) && Number(prefixText) <= maxPrefix) {
+      return { ok: false, reason: `the prefix length has a leading zero; write \`/${Number(prefixText)}\`` };
+    }
     return /^\d+$/.test(prefixText)
-      ? { ok: false, reason: `the prefix length has a leading zero; write \`/${Number(prefixText)}\`` }
+      ? { ok: false, reason: `the prefix length must be at most ${maxPrefix} for IPv${family}` }
       : { ok: false, reason: `the prefix length must be a number from 0 to ${maxPrefix}` };
   }
   const prefix = Number(prefixText);

@@ -37,10 +37,10 @@ t.test("CIDRs refused, each with its reason", async (t) => {
     ["dead:beef", "not an IP address"],
   ];
   for (const [cidr, reason] of cases) t.same(found(egressBlock(cidr)), nope(cidr, reason), cidr);
-  // Known bug: a prefix of four or more digits is refused as having "a leading zero; write `/1000`".
-  t.same(found(egressBlock("10.0.0.0/1000")), nope("10.0.0.0/1000", "the prefix length must be at most 32 for IPv4"), "10.0.0.0/1000", {
-    todo: "src/rules/cidr.ts: a prefix of 4+ digits without a leading zero is reported as a leading zero",
-  });
+  // A prefix of four or more digits is too long, not a leading zero; a leading zero past the maximum is too long too.
+  t.same(found(egressBlock("10.0.0.0/1000")), nope("10.0.0.0/1000", "the prefix length must be at most 32 for IPv4"), "10.0.0.0/1000");
+  t.same(found(egressBlock("10.0.0.0/033")), nope("10.0.0.0/033", "the prefix length must be at most 32 for IPv4"), "10.0.0.0/033");
+  t.same(found(egressBlock("10.0.0.0/0008")), nope("10.0.0.0/0008", "the prefix length has a leading zero; write `/8`"), "10.0.0.0/0008");
 });
 
 t.test("NP021: host bits set, with the network and the one-host prefix of the family", async (t) => {
