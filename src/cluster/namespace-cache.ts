@@ -10,6 +10,8 @@ import { WatchCache } from "./watch-cache.ts";
 export interface NamespaceState {
   name: string;
   isolation: Isolation;
+  /** For the impact warnings and the isolation preview: namespaceSelectors match them. */
+  labels: Readonly<Record<string, string>>;
 }
 
 export type NamespaceListener = (name: string, state: NamespaceState | undefined) => void;
@@ -36,7 +38,7 @@ export class NamespaceCache {
       path: paths.namespaces,
       schema: NamespaceSchema,
       keyOf: (ns) => ns.metadata?.name,
-      toRecord: (ns) => ({ name: ns.metadata!.name!, isolation: isolationOf({ labels: ns.metadata?.labels, annotations: ns.metadata?.annotations }) }),
+      toRecord: (ns) => ({ name: ns.metadata!.name!, isolation: isolationOf({ labels: ns.metadata?.labels, annotations: ns.metadata?.annotations }), labels: ns.metadata?.labels ?? {} }),
       log,
       staleAfterMs: options.staleAfterMs,
       ...(options.backoff ? { backoff: options.backoff } : {}),
