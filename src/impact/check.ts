@@ -3,7 +3,7 @@
 // warning unless a rule is configured to deny. Past the deadline, with the pod cache not ready, or
 // on any error (logged), the answer is NP052 "not computed" and the request goes on.
 import type { Logger } from "pino";
-import { Histogram, Counter, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { AdmissionRequest } from "../admission/review.ts";
 import type { PolicyInput } from "../connectivity/model.ts";
 import { FieldPath } from "../field-path.ts";
@@ -29,6 +29,21 @@ export function impactMetrics(registry: Registry) {
       name: "netfence_impact_skipped_total",
       help: "NetworkPolicy requests answered without impact, by reason: deadline, not-ready, error.",
       labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    podCacheSynced: new Gauge({
+      name: "netfence_pod_cache_synced",
+      help: "1 once the pod cache (for impact warnings and isolation previews) has listed all pods and its watch is healthy.",
+      registers: [registry],
+    }),
+    podCacheSize: new Gauge({
+      name: "netfence_pod_cache_pods",
+      help: "Pods in the cache (host-network and finished pods are not kept).",
+      registers: [registry],
+    }),
+    podCacheRestarts: new Counter({
+      name: "netfence_pod_cache_restarts_total",
+      help: "Pod watch restarts after an error or a closed connection.",
       registers: [registry],
     }),
   };
