@@ -131,8 +131,13 @@ function splitByAddresses(members: readonly PodRecord[], blocks: readonly PeerMa
 
 const sameTargets = (a: readonly Target[], b: readonly Target[]) => a.length === b.length && a.every((t, i) => t === b[i]);
 
+interface PortChanges {
+  removed: PortSet;
+  added: PortSet;
+}
+
 /** The ports a side change takes away and gives, as diffEngines counts them ("unknown" is neither). */
-function portChanges(before: SidePorts, after: SidePorts): { removed: PortSet; added: PortSet } {
+function portChanges(before: SidePorts, after: SidePorts): PortChanges {
   return { removed: subtractPorts(before.allowed, unionPorts(after.allowed, after.unknown)), added: subtractPorts(after.allowed, unionPorts(before.allowed, before.unknown)) };
 }
 
@@ -155,8 +160,38 @@ function externalOf(targets: readonly Target[], direction: "ingress" | "egress",
 
 const CHECK_EVERY = 128;
 
+const targetNumbers = new WeakMap<Target, number>();
+let nextTargetNumber = 0;
+
+/** The identity of a list of targets, as a short key. */
+function targetIds(targets: readonly Target[]): string {
+  let key = "";
+  for (const target of targets) {
+    let id = targetNumbers.get(target);
+    if (id === undefined) targetNumbers.set(target, (id = nextTargetNumber++));
+    key += `${id},`;
+  }
+  return key;
+}
+
+function peersOf(targets: readonly Target[]): PeerMatcher[] {
+  return [...new Set(targets.flatMap((target) => target.rules.flatMap((rule) => rule.peers)))];
+}
+
+/** How a workload looks to these peers: everything a side's verdict reads of the other end. */
+function answers(peers: readonly PeerMatcher[], workload: ResolvedWorkload): string {
+  let key = "";
+  for (const peer of peers) key += peerMatches(peer, workload)[0];
+  return key;
+}
+
+function namedPortsKey(workload: ResolvedWorkload): string {
+  return workload.workload.namedPorts.map((p) => `${p.name}/${p.protocol}/${p.port}`).join(",");
+}
+
 /** The flows whose verdict the change turns, between units of pods. */
-export function changedFlows(cluster: ImpactCluster, change: PolicyChange, deadline?: Deadline): ChangedFlows {
+export function changedFlows(cluster: ImpactCluster, change: PolicyChange, options: { deadline?: Deadline | undefined; allowedIngressNamespaces?: readonly string[] } = {}): ChangedFlows {
+  const { deadline } = options;
   const out: ChangedFlows = { removed: [], added: [], externalRemoved: [], externalAdded: [] };
   const changedTargets = targetsOf([...change.before, ...change.after]);
   if (changedTargets.ingress.length === 0 && changedTargets.egress.length === 0) return out;
@@ -202,30 +237,68 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, deadl
     })),
   );
 
-  const record = (from: Unit, to: Unit, before: SidePorts, after: SidePorts) => {
-    const { removed, added } = portChanges(before, after);
-    if (!isEmptyPorts(removed)) out.removed.push({ from, to, ports: removed });
-    if (!isEmptyPorts(added)) out.added.push({ from, to, ports: added });
+  // Units that are not subjects and look alike to every rule of the namespace (and to their own
+  // policies, and to the examples' ranking) are one group: the pair walk is subjects x groups, and a
+  // cluster of 5,000 pods in 500 namespaces has a few dozen groups for any one change.
+  const allowed = new Set(options.allowedIngressNamespaces ?? []);
+  const namespacePeers = peersOf([...policyNamespace.before.ingress, ...policyNamespace.before.egress, ...policyNamespace.after.ingress, ...policyNamespace.after.egress]);
+  const groups = new Map<string, Unit>();
+  const others: Unit[] = units.filter((unit) => unit.subject);
+  for (const unit of units) {
+    if (unit.subject) continue;
+    if (++count % CHECK_EVERY === 0) deadline?.check();
+    const o = unit.representative;
+    const where = allowed.has(unit.namespace) ? "allowed" : unit.namespace === change.namespace ? "same" : "other";
+    const key = `${where}|${targetIds(unit.before.egress)}|${targetIds(unit.before.ingress)}|${namedPortsKey(o)}|${answers(namespacePeers, o)}`;
+    const group = groups.get(key);
+    if (group === undefined) {
+      const first = { ...unit, members: [...unit.members] };
+      groups.set(key, first);
+      others.push(first);
+    } else {
+      (group.members as PodRecord[]).push(...unit.members);
+    }
+  }
+
+  const record = (from: Unit, to: Unit, changes: PortChanges) => {
+    if (!isEmptyPorts(changes.removed)) out.removed.push({ from, to, ports: changes.removed });
+    if (!isEmptyPorts(changes.added)) out.added.push({ from, to, ports: changes.added });
   };
-  for (const subject of units) {
+  for (const subject of others) {
     if (!subject.subject) continue;
     const ingressChanges = !sameTargets(subject.before.ingress, subject.after.ingress);
     const egressChanges = !sameTargets(subject.before.egress, subject.after.egress);
     const s = subject.representative;
-    for (const other of units) {
+    // Most other units look alike to the subject's rules: the answer is computed once per look.
+    const inbound = new Map<string, PortChanges>();
+    const outbound = new Map<string, PortChanges>();
+    const inboundPeers = peersOf([...subject.before.ingress, ...subject.after.ingress]);
+    const outboundPeers = peersOf([...subject.before.egress, ...subject.after.egress]);
+    for (const other of others) {
       if (++count % CHECK_EVERY === 0) deadline?.check();
       const o = other.representative;
       // other -> subject (a subject pair is visited from both ends: this direction covers both)
       if ((ingressChanges || !sameTargets(other.before.egress, other.after.egress)) && (other !== subject || subject.members.length > 1)) {
-        const before = combineSides(sidePorts(other.before.egress, s, s), sidePorts(subject.before.ingress, o, s));
-        const after = combineSides(sidePorts(other.after.egress, s, s), sidePorts(subject.after.ingress, o, s));
-        record(other, subject, before, after);
+        const key = `${targetIds(other.before.egress)}|${targetIds(other.after.egress)}|${answers(inboundPeers, o)}`;
+        let changes = inbound.get(key);
+        if (changes === undefined) {
+          const before = combineSides(sidePorts(other.before.egress, s, s), sidePorts(subject.before.ingress, o, s));
+          const after = combineSides(sidePorts(other.after.egress, s, s), sidePorts(subject.after.ingress, o, s));
+          inbound.set(key, (changes = portChanges(before, after)));
+        }
+        record(other, subject, changes);
       }
       // subject -> other, for others whose own sides do not change
       if (egressChanges && !other.subject) {
-        const before = combineSides(sidePorts(subject.before.egress, o, o), sidePorts(other.before.ingress, s, o));
-        const after = combineSides(sidePorts(subject.after.egress, o, o), sidePorts(other.after.ingress, s, o));
-        record(subject, other, before, after);
+        const key = `${targetIds(other.before.ingress)}|${namedPortsKey(o)}|${answers(outboundPeers, o)}`;
+        let changes = outbound.get(key);
+        if (changes === undefined) {
+          const ingress = sidePorts(other.before.ingress, s, o);
+          const before = combineSides(sidePorts(subject.before.egress, o, o), ingress);
+          const after = combineSides(sidePorts(subject.after.egress, o, o), ingress);
+          outbound.set(key, (changes = portChanges(before, after)));
+        }
+        record(subject, other, changes);
       }
     }
     let removed = false;
@@ -306,27 +379,38 @@ function summarise(changes: readonly FlowChangeBetween[], external: readonly Uni
     change.to.representative.workload.namedPorts.some((p) => hasPort(change.ports, p.protocol, p.port)) ? 0 : 1,
   ];
   const wanted = options.examples ?? 1;
-  const best: { rank: [number, number, number]; example: ExampleFlow }[] = [];
-  const before = (a: { rank: number[]; example: ExampleFlow }, b: { rank: number[]; example: ExampleFlow }) => {
-    for (let i = 0; i < a.rank.length; i++) if (a.rank[i] !== b.rank[i]) return a.rank[i]! < b.rank[i]!;
-    const x = `${a.example.from} ${a.example.to}`;
-    const y = `${b.example.from} ${b.example.to}`;
-    return x < y;
+  const firstOwners = new Map<Unit, string>();
+  const nameOf = (unit: Unit) => {
+    let name = firstOwners.get(unit);
+    if (name === undefined) firstOwners.set(unit, (name = firstOwner(unit)));
+    return name;
   };
+  interface Candidate {
+    rank: [number, number, number];
+    from: string;
+    to: string;
+    change: FlowChangeBetween;
+  }
+  const better = (a: Candidate, b: Candidate) => {
+    for (let i = 0; i < a.rank.length; i++) if (a.rank[i] !== b.rank[i]) return a.rank[i]! < b.rank[i]!;
+    return a.from < b.from || (a.from === b.from && a.to < b.to);
+  };
+  const best: Candidate[] = [];
   for (const change of changes) {
-    const candidate = { rank: rank(change), example: { from: firstOwner(change.from), to: firstOwner(change.to), ports: portsText(change.ports, change.to.representative) } };
-    if (best.some((b) => b.example.from === candidate.example.from && b.example.to === candidate.example.to)) continue;
-    const at = best.findIndex((b) => before(candidate, b));
-    if (at >= 0) best.splice(at, 0, candidate);
-    else if (best.length < wanted) best.push(candidate);
+    const candidate = { rank: rank(change), from: nameOf(change.from), to: nameOf(change.to), change };
+    if (best.length === wanted && !better(candidate, best.at(-1)!)) continue;
+    if (best.some((b) => b.from === candidate.from && b.to === candidate.to)) continue;
+    const at = best.findIndex((b) => better(candidate, b));
+    best.splice(at < 0 ? best.length : at, 0, candidate);
     if (best.length > wanted) best.pop();
   }
+  const examples = best.map((b) => ({ from: b.from, to: b.to, ports: portsText(b.change.ports, b.change.to.representative) }));
   const externalOwners = [...new Set(external.flatMap((unit) => unit.members.map(ownerName)))].sort();
-  return { flows: pairs.size, examples: best.map((b) => b.example), fromAllowedNamespaces: fromAllowed.size, external: externalOwners.length, externalExample: externalOwners[0] };
+  return { flows: pairs.size, examples, fromAllowedNamespaces: fromAllowed.size, external: externalOwners.length, externalExample: externalOwners[0] };
 }
 
 export function impactOf(cluster: ImpactCluster, change: PolicyChange, options: ImpactOptions): Impact {
-  const flows = changedFlows(cluster, change, options.deadline);
+  const flows = changedFlows(cluster, change, options);
   options.deadline?.check();
   return { cutOff: summarise(flows.removed, flows.externalRemoved, options), opened: summarise(flows.added, flows.externalAdded, options) };
 }
