@@ -83,6 +83,8 @@ export class WorkloadCache {
   private readonly cache: WatchCache<Pod, PodRecord>;
   private readonly byShape = new Map<string, Map<string, PodRecord>>();
   private readonly byNamespace = new Map<string, Map<string, PodRecord>>();
+  /** The member list of each shape, kept until the shape changes: the impact check memoizes its work on it. */
+  private readonly shapeLists = new Map<string, readonly PodRecord[]>();
 
   constructor(client: KubeClient, options: WorkloadCacheOptions) {
     this.cache = new WatchCache({
@@ -99,6 +101,8 @@ export class WorkloadCache {
       ...(options.onRestart ? { onRestart: options.onRestart } : {}),
     });
     this.cache.onChange((key, record, previous) => {
+      if (previous !== undefined) this.shapeLists.delete(previous.shape);
+      if (record !== undefined) this.shapeLists.delete(record.shape);
       if (previous !== undefined) {
         remove(this.byShape, previous.shape, key);
         remove(this.byNamespace, previous.namespace, key);
@@ -139,7 +143,11 @@ export class WorkloadCache {
   }
 
   *shapes(): Iterable<readonly PodRecord[]> {
-    for (const members of this.byShape.values()) yield [...members.values()];
+    for (const [shape, members] of this.byShape) {
+      let list = this.shapeLists.get(shape);
+      if (list === undefined) this.shapeLists.set(shape, (list = [...members.values()]));
+      yield list;
+    }
   }
 
   inNamespace(namespace: string): PodRecord[] {

@@ -57,6 +57,8 @@ interface Unit {
   subject: boolean;
   before: Sides;
   after: Sides;
+  /** Its own policies and named ports, as a key (prepared shapes carry it). */
+  look?: string | undefined;
 }
 
 interface Sides {
@@ -189,6 +191,34 @@ function namedPortsKey(workload: ResolvedWorkload): string {
   return workload.workload.namedPorts.map((p) => `${p.name}/${p.protocol}/${p.port}`).join(",");
 }
 
+/** A shape outside the changed namespace, as every change sees it; kept until its pods, namespace or policies change. */
+interface PreparedShape {
+  namespace: NamespaceInfo;
+  policies: readonly PolicyInput[];
+  representative: ResolvedWorkload;
+  sides: Sides;
+  ipBlocks: [string, PeerMatcher][];
+  look: string;
+}
+
+const preparedShapes = new WeakMap<readonly PodRecord[], PreparedShape>();
+
+function lookOf(sides: Sides, workload: ResolvedWorkload): string {
+  return `${targetIds(sides.egress)}|${targetIds(sides.ingress)}|${namedPortsKey(workload)}`;
+}
+
+function prepare(members: readonly PodRecord[], namespace: NamespaceInfo, policies: readonly PolicyInput[]): PreparedShape {
+  const memo = preparedShapes.get(members);
+  if (memo !== undefined && memo.namespace === namespace && memo.policies.length === policies.length && memo.policies.every((p, i) => p === policies[i])) return memo;
+  const representative = resolve(members[0]!, namespace);
+  const sides = selecting(targetsOf(policies), representative);
+  const blocks = new Map<string, PeerMatcher>();
+  ipBlocksOf([...sides.ingress, ...sides.egress], blocks);
+  const prepared = { namespace, policies, representative, sides, ipBlocks: [...blocks], look: lookOf(sides, representative) };
+  preparedShapes.set(members, prepared);
+  return prepared;
+}
+
 /** The flows whose verdict the change turns, between units of pods. */
 export function changedFlows(cluster: ImpactCluster, change: PolicyChange, options: { deadline?: Deadline | undefined; allowedIngressNamespaces?: readonly string[] } = {}): ChangedFlows {
   const { deadline } = options;
@@ -199,11 +229,16 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
   const unchanged = cluster.policiesIn(change.namespace).filter((p) => !replaced.has(p.name));
   const policyNamespace = { before: targetsOf([...unchanged, ...change.before]), after: targetsOf([...unchanged, ...change.after]) };
   const namespaceInfo = (name: string): NamespaceInfo => cluster.namespaces.get(name) ?? { name, labels: { [NAMESPACE_NAME_LABEL]: name } };
-  const ownTargets = new Map<string, Sides>();
+  const namespacePolicies = new Map<string, readonly PolicyInput[]>();
+  const policiesOf = (name: string) => {
+    let policies = namespacePolicies.get(name);
+    if (policies === undefined) namespacePolicies.set(name, (policies = cluster.policiesIn(name)));
+    return policies;
+  };
 
   // Shapes first, then split by the ipBlocks that can tell their members apart: the subjects' rules
   // look at every other pod's IPs; every other pod's rules look at the subjects' IPs.
-  const shapes: { members: readonly PodRecord[]; namespace: NamespaceInfo; before: Sides; after: Sides; subject: boolean }[] = [];
+  const shapes: { members: readonly PodRecord[]; prepared: PreparedShape | undefined; namespace: NamespaceInfo; before: Sides; after: Sides; subject: boolean }[] = [];
   const seenBySubjects = new Map<string, PeerMatcher>();
   const seenByOthers = new Map<string, PeerMatcher>();
   ipBlocksOf([...policyNamespace.before.ingress, ...policyNamespace.before.egress, ...policyNamespace.after.ingress, ...policyNamespace.after.egress], seenBySubjects);
@@ -212,30 +247,27 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
     if (++count % CHECK_EVERY === 0) deadline?.check();
     const first = members[0]!;
     const namespace = namespaceInfo(first.namespace);
-    const representative = resolve(first, namespace);
     if (first.namespace === change.namespace) {
+      const representative = resolve(first, namespace);
       const subject = changedTargets.ingress.some((t) => selects(t, representative.workload)) || changedTargets.egress.some((t) => selects(t, representative.workload));
-      shapes.push({ members, namespace, before: selecting(policyNamespace.before, representative), after: selecting(policyNamespace.after, representative), subject });
+      shapes.push({ members, prepared: undefined, namespace, before: selecting(policyNamespace.before, representative), after: selecting(policyNamespace.after, representative), subject });
     } else {
-      let own = ownTargets.get(first.namespace);
-      if (own === undefined) ownTargets.set(first.namespace, (own = targetsOf(cluster.policiesIn(first.namespace))));
-      const sides = selecting(own, representative);
-      ipBlocksOf([...sides.ingress, ...sides.egress], seenByOthers);
-      shapes.push({ members, namespace, before: sides, after: sides, subject: false });
+      const prepared = prepare(members, namespace, policiesOf(first.namespace));
+      for (const [key, block] of prepared.ipBlocks) seenByOthers.set(key, block);
+      shapes.push({ members, prepared, namespace, before: prepared.sides, after: prepared.sides, subject: false });
     }
   }
   const othersBlocks = [...seenBySubjects.values()];
   const subjectBlocks = [...new Map([...seenBySubjects, ...seenByOthers]).values()];
-  const units: Unit[] = shapes.flatMap((shape) =>
-    splitByAddresses(shape.members, shape.subject ? subjectBlocks : othersBlocks, shape.namespace).map((group) => ({
-      namespace: shape.namespace.name,
-      representative: group.representative,
-      members: group.members,
-      subject: shape.subject,
-      before: shape.before,
-      after: shape.after,
-    })),
-  );
+  const units: Unit[] = [];
+  for (const shape of shapes) {
+    const blocks = shape.subject ? subjectBlocks : othersBlocks;
+    // Without ipBlocks to tell them apart, a prepared shape is one unit as it stands.
+    const groups = blocks.length === 0 && shape.prepared ? [{ representative: shape.prepared.representative, members: shape.members }] : splitByAddresses(shape.members, blocks, shape.namespace);
+    for (const group of groups) {
+      units.push({ namespace: shape.namespace.name, representative: group.representative, members: group.members, subject: shape.subject, before: shape.before, after: shape.after, look: shape.prepared?.look });
+    }
+  }
 
   // Units that are not subjects and look alike to every rule of the namespace (and to their own
   // policies, and to the examples' ranking) are one group: the pair walk is subjects x groups, and a
@@ -249,7 +281,8 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
     if (++count % CHECK_EVERY === 0) deadline?.check();
     const o = unit.representative;
     const where = allowed.has(unit.namespace) ? "allowed" : unit.namespace === change.namespace ? "same" : "other";
-    const key = `${where}|${targetIds(unit.before.egress)}|${targetIds(unit.before.ingress)}|${namedPortsKey(o)}|${answers(namespacePeers, o)}`;
+    const look = unit.look ?? lookOf(unit.before, o);
+    const key = `${where}|${look}|${answers(namespacePeers, o)}`;
     const group = groups.get(key);
     if (group === undefined) {
       const first = { ...unit, members: [...unit.members] };
@@ -260,6 +293,8 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
     }
   }
 
+  // Everything of an other end that its own side reads: its policies (before and after) and named ports.
+  const looks = new Map<Unit, string>(others.map((unit) => [unit, unit.subject ? `${lookOf(unit.before, unit.representative)}|${targetIds(unit.after.egress)}|${targetIds(unit.after.ingress)}` : (unit.look ?? lookOf(unit.before, unit.representative))]));
   const record = (from: Unit, to: Unit, changes: PortChanges) => {
     if (!isEmptyPorts(changes.removed)) out.removed.push({ from, to, ports: changes.removed });
     if (!isEmptyPorts(changes.added)) out.added.push({ from, to, ports: changes.added });
@@ -279,7 +314,7 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
       const o = other.representative;
       // other -> subject (a subject pair is visited from both ends: this direction covers both)
       if ((ingressChanges || !sameTargets(other.before.egress, other.after.egress)) && (other !== subject || subject.members.length > 1)) {
-        const key = `${targetIds(other.before.egress)}|${targetIds(other.after.egress)}|${answers(inboundPeers, o)}`;
+        const key = `${looks.get(other)}|${answers(inboundPeers, o)}`;
         let changes = inbound.get(key);
         if (changes === undefined) {
           const before = combineSides(sidePorts(other.before.egress, s, s), sidePorts(subject.before.ingress, o, s));
@@ -290,7 +325,7 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
       }
       // subject -> other, for others whose own sides do not change
       if (egressChanges && !other.subject) {
-        const key = `${targetIds(other.before.ingress)}|${namedPortsKey(o)}|${answers(outboundPeers, o)}`;
+        const key = `${looks.get(other)}|${answers(outboundPeers, o)}`;
         let changes = outbound.get(key);
         if (changes === undefined) {
           const ingress = sidePorts(other.before.ingress, s, o);
