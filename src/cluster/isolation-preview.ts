@@ -171,7 +171,9 @@ export class IsolationPreviewer {
         apiVersion: "v1",
         kind: "Event",
         metadata: { generateName: `${namespace}.`, namespace },
-        involvedObject: { apiVersion: "v1", kind: "Namespace", name: namespace },
+        // The API server wants an Event's involvedObject.namespace to be its own namespace (422 otherwise):
+        // the Event about a Namespace lives in that namespace, where `kubectl get events -n` finds it.
+        involvedObject: { apiVersion: "v1", kind: "Namespace", name: namespace, namespace },
         reason: "IsolationPreview",
         message,
         type: "Normal",

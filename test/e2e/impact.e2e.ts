@@ -37,8 +37,9 @@ const namespace = (name: string, labels: Record<string, string> = {}) => ({ apiV
 const defaultDeny = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "default-deny", namespace: "team-a" }, spec: { podSelector: {}, policyTypes: ["Ingress"] } };
 
 /** A pod as a controller would create it; `replicaSet` makes it one replica of a Deployment. */
-function pod(ns: string, name: string, labels: Record<string, string>, options: { replicaSet?: string; ports?: object[] } = {}) {
+function pod(ns: string, name: string, labels: Record<string, string>, options: { replicaSet?: string; statefulSet?: string; ports?: object[] } = {}) {
   const hash = options.replicaSet?.split("-").at(-1);
+  const owner = options.replicaSet ? { kind: "ReplicaSet", name: options.replicaSet } : options.statefulSet ? { kind: "StatefulSet", name: options.statefulSet } : undefined;
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -46,7 +47,7 @@ function pod(ns: string, name: string, labels: Record<string, string>, options: 
       name,
       namespace: ns,
       labels: { ...labels, ...(hash ? { "pod-template-hash": hash } : {}) },
-      ...(options.replicaSet ? { ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: options.replicaSet, uid: "00000000-0000-0000-0000-000000000001", controller: true }] } : {}),
+      ...(owner ? { ownerReferences: [{ apiVersion: "apps/v1", ...owner, uid: "00000000-0000-0000-0000-000000000001", controller: true }] } : {}),
     },
     spec: { containers: [{ name: "main", image: "registry.example/app:1", ports: options.ports ?? [] }] },
   };
@@ -76,7 +77,7 @@ await run([
   { object: pod("team-a", "api-5d9f8b7c6-a1", { app: "api" }, { replicaSet: "api-5d9f8b7c6", ports: http }), ip: "10.244.1.11" },
   { object: pod("team-a", "api-5d9f8b7c6-b2", { app: "api" }, { replicaSet: "api-5d9f8b7c6", ports: http }), ip: "10.244.1.12" },
   { object: pod("team-a", "api-5d9f8b7c6-c3", { app: "api" }, { replicaSet: "api-5d9f8b7c6", ports: http }), ip: "10.244.1.13" },
-  { object: pod("monitoring", "prometheus-0", { app: "prometheus" }), ip: "10.244.2.10" },
+  { object: pod("monitoring", "prometheus-0", { app: "prometheus" }, { statefulSet: "prometheus" }), ip: "10.244.2.10" },
   { object: pod("team-b", "web", { app: "web" }), ip: "10.244.3.10" },
 ]);
 await cluster.eventually("netfence's pod cache to hold the 5 pods", cachedPods, (n) => n === 5);
