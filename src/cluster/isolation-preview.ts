@@ -5,13 +5,13 @@
 // can change the answer (a peer's labels, a peer's egress policy), so every change re-schedules every
 // namespace in preview, debounced; the namespace is only written when the answer changes.
 // Runs beside the reconciler, on the replica that holds the leader Lease.
-import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { Impact } from "../impact/impact.ts";
 import { isolationImpact } from "../impact/isolation.ts";
 import type { ImpactCluster } from "../impact/model.ts";
 import { ISOLATION_LABEL, ISOLATION_PREVIEW, ISOLATION_PREVIEW_ANNOTATION } from "../names.ts";
 import { FIELD_MANAGER } from "./reconciler.ts";
+import { recordObjectEvent } from "./events.ts";
 import { paths, type KubeClient } from "./kube-client.ts";
 import type { NamespaceCache } from "./namespace-cache.ts";
 import type { PolicyCache } from "./policy-cache.ts";
@@ -146,7 +146,9 @@ export class IsolationPreviewer {
       this.written.set(namespace, annotation);
       const message = previewMessage(preview);
       log.info({ namespace, cutsOff: preview.cutsOff, externalWorkloads: preview.externalWorkloads, ms: Math.round(performance.now() - started) }, message);
-      await this.recordEvent(namespace, message);
+      // The API server wants an Event's involvedObject.namespace to be its own namespace (422 otherwise):
+      // the Event about a Namespace lives in that namespace, where `kubectl get events -n` finds it.
+      await recordObjectEvent(this.client, log, { namespace, involvedObject: { apiVersion: "v1", kind: "Namespace", name: namespace, namespace }, reason: "IsolationPreview", message });
     } catch (error) {
       // Retried on the next change or resync; a preview is never worth a crash loop.
       log.warn({ namespace, err: { message: (error as Error).message?.split("\n")[0] } }, "isolation preview failed");
@@ -161,31 +163,6 @@ export class IsolationPreviewer {
       await this.client.mergePatch(namespacePath(namespace), { metadata: { annotations: { [ISOLATION_PREVIEW_ANNOTATION]: null } } }, FIELD_MANAGER);
     } catch (error) {
       this.options.log.warn({ namespace, err: { message: (error as Error).message?.split("\n")[0] } }, "could not remove the isolation preview annotation");
-    }
-  }
-
-  private async recordEvent(namespace: string, message: string): Promise<void> {
-    const now = new Date().toISOString();
-    try {
-      await this.client.create(paths.events(namespace), {
-        apiVersion: "v1",
-        kind: "Event",
-        metadata: { generateName: `${namespace}.`, namespace },
-        // The API server wants an Event's involvedObject.namespace to be its own namespace (422 otherwise):
-        // the Event about a Namespace lives in that namespace, where `kubectl get events -n` finds it.
-        involvedObject: { apiVersion: "v1", kind: "Namespace", name: namespace, namespace },
-        reason: "IsolationPreview",
-        message,
-        type: "Normal",
-        source: { component: "netfence" },
-        reportingComponent: "netfence",
-        reportingInstance: hostname(),
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      });
-    } catch (error) {
-      this.options.log.debug({ err: { message: (error as Error).message }, namespace }, "could not record an Event");
     }
   }
 }

@@ -339,10 +339,12 @@ for (const { mode, reconciler, values } of COMBINATIONS) {
 }
 
 t.test("values change what they should", async (t) => {
-  t.test("reconciler off: no NetworkPolicy access at all, and the config says reconcile: false", async (t) => {
+  t.test("reconciler off: no NetworkPolicy writes (reads only for impact), and with impact off no access at all", async (t) => {
+    const policyVerbs = (r: Rendered) => ofKind(r, "ClusterRole").flatMap((role) => role.rules.filter((rule: Obj) => rule.resources.includes("networkpolicies")).flatMap((rule: Obj) => rule.verbs));
     const r = await render({ "reconciler.enabled": "false" });
-    t.notOk(ofKind(r, "ClusterRole").some((role) => role.rules.some((rule: Obj) => rule.resources.includes("networkpolicies"))));
+    t.same(policyVerbs(r).sort(), ["list", "watch"]);
     t.notOk(ofKind(r, "ClusterRoleBinding").some((b) => b.metadata.name.endsWith("-reconciler")));
+    t.same(policyVerbs(await render({ "reconciler.enabled": "false", "impact.enabled": "false" })), []);
   });
   t.test("impact off: no pod access, no namespace patch, no DELETE webhook, and the config says so", async (t) => {
     const r = await render({ "impact.enabled": "false" });
