@@ -6,29 +6,30 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { NamedPort } from "../connectivity/index.ts";
 import { isProtocol } from "../connectivity/ports.ts";
-import { ObjectMetaSchema } from "../kube-objects.ts";
 import { shapeKey, type PodOwner, type PodRecord } from "../impact/model.ts";
 import type { KubeClient } from "./kube-client.ts";
 import { WatchCache } from "./watch-cache.ts";
 
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === null ? undefined : value), schema.optional());
 
-const PodSchema = z
-  .object({
-    metadata: ObjectMetaSchema.extend({
-      ownerReferences: optional(z.array(z.object({ kind: z.string(), name: z.string(), controller: optional(z.boolean()) }).loose())),
+// Not `loose`, unlike the schemas of objects netfence hands back: parsing keeps only these fields, so
+// that listing 5,000 pods (each tens of kilobytes with managedFields) never holds them twice.
+const PodSchema = z.object({
+  metadata: z.object({
+    name: optional(z.string()),
+    namespace: optional(z.string()),
+    labels: optional(z.record(z.string(), z.string())),
+    resourceVersion: optional(z.string()),
+    ownerReferences: optional(z.array(z.object({ kind: z.string(), name: z.string(), controller: optional(z.boolean()) }))),
+  }),
+  spec: optional(
+    z.object({
+      hostNetwork: optional(z.boolean()),
+      containers: optional(z.array(z.object({ ports: optional(z.array(z.object({ name: optional(z.string()), containerPort: z.number().int(), protocol: optional(z.string()) }))) }))),
     }),
-    spec: optional(
-      z
-        .object({
-          hostNetwork: optional(z.boolean()),
-          containers: optional(z.array(z.object({ ports: optional(z.array(z.object({ name: optional(z.string()), containerPort: z.number().int(), protocol: optional(z.string()) }).loose())) }).loose())),
-        })
-        .loose(),
-    ),
-    status: optional(z.object({ phase: optional(z.string()), podIP: optional(z.string()), podIPs: optional(z.array(z.object({ ip: z.string() }).loose())) }).loose()),
-  })
-  .loose();
+  ),
+  status: optional(z.object({ phase: optional(z.string()), podIP: optional(z.string()), podIPs: optional(z.array(z.object({ ip: z.string() }))) })),
+});
 
 export type Pod = z.infer<typeof PodSchema>;
 
