@@ -148,8 +148,11 @@ function review(i: number) {
 }
 
 const latencies: Record<"on" | "off", number[]> = { on: [], off: [] };
+/** CPU time of this process per state: on a machine shared with other work, wall-clock latency also measures the neighbours. */
+const cpuMicros: Record<"on" | "off", number> = { on: 0, off: 0 };
 let warned = 0;
 async function block(state: "on" | "off", from: number, count: number) {
+  const cpu = process.cpuUsage();
   for (let i = from; i < from + count; i++) {
     const payload = review(i);
     const started = process.hrtime.bigint();
@@ -158,11 +161,14 @@ async function block(state: "on" | "off", from: number, count: number) {
     if (res.statusCode !== 200) throw new Error(`${state}: HTTP ${res.statusCode} ${res.body}`);
     if (state === "on" && /NP05[01]/.test(res.body)) warned++;
   }
+  const used = process.cpuUsage(cpu);
+  cpuMicros[state] += used.user + used.system;
 }
 // Warm-up, then blocks ordered A B B A so drift hits both alike.
 await block("off", 0, 200);
 await block("on", 0, 200);
 latencies.on.length = latencies.off.length = 0;
+cpuMicros.on = cpuMicros.off = 0;
 warned = 0;
 const blockSize = Math.floor(REQUESTS / 4);
 for (const [state, offset] of [["off", 0], ["on", 0], ["on", 1], ["off", 1]] as const) await block(state, 1000 + offset * blockSize, blockSize);
@@ -173,6 +179,7 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 console.log(`cluster: ${namespaces.all().length} namespaces, ${workloads.size} pods (${[...workloads.shapes()].length} shapes), ${NAMESPACES * 2} policies; ${REQUESTS / 2} CREATEs per state`);
 console.log(`impact off  p50 / p99: ${row("off")}`);
 console.log(`impact on   p50 / p99: ${row("on")}   (${warned} of ${latencies.on.length} answers carried NP050/NP051)`);
+console.log(`CPU per request: off ${(cpuMicros.off / latencies.off.length / 1000).toFixed(3)} ms, on ${(cpuMicros.on / latencies.on.length / 1000).toFixed(3)} ms`);
 console.log(`added by impact: p50 ${(quantile(latencies.on, 0.5) - quantile(latencies.off, 0.5)).toFixed(3)} ms, p99 ${(quantile(latencies.on, 0.99) - quantile(latencies.off, 0.99)).toFixed(3)} ms`);
 console.log(`caches: RSS +${mb(after.rss - before.rss)}, heap +${mb(after.heapUsed - before.heapUsed)} (after gc)`);
 await Promise.all([namespaces.stop(), policies.stop(), workloads.stop(), apps.on.close(), apps.off.close()]);

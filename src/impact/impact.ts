@@ -57,8 +57,8 @@ interface Unit {
   subject: boolean;
   before: Sides;
   after: Sides;
-  /** Its own policies and named ports, as a key (prepared shapes carry it). */
-  look?: string | undefined;
+  /** Its own policies and named ports, as keys (prepared shapes carry them). */
+  look?: Look | undefined;
 }
 
 interface Sides {
@@ -198,13 +198,19 @@ interface PreparedShape {
   representative: ResolvedWorkload;
   sides: Sides;
   ipBlocks: [string, PeerMatcher][];
-  look: string;
+  look: Look;
+}
+
+/** What the other end's own side reads of it: its egress policies (for flows into the subjects), its ingress policies and named ports (for flows out of them). */
+interface Look {
+  egress: string;
+  ingress: string;
 }
 
 const preparedShapes = new WeakMap<readonly PodRecord[], PreparedShape>();
 
-function lookOf(sides: Sides, workload: ResolvedWorkload): string {
-  return `${targetIds(sides.egress)}|${targetIds(sides.ingress)}|${namedPortsKey(workload)}`;
+function lookOf(sides: Sides, workload: ResolvedWorkload): Look {
+  return { egress: targetIds(sides.egress), ingress: `${targetIds(sides.ingress)}|${namedPortsKey(workload)}` };
 }
 
 function prepare(members: readonly PodRecord[], namespace: NamespaceInfo, policies: readonly PolicyInput[]): PreparedShape {
@@ -276,13 +282,18 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
   const namespacePeers = peersOf([...policyNamespace.before.ingress, ...policyNamespace.before.egress, ...policyNamespace.after.ingress, ...policyNamespace.after.egress]);
   const groups = new Map<string, Unit>();
   const others: Unit[] = units.filter((unit) => unit.subject);
+  const inboundMatters = others.some((unit) => !sameTargets(unit.before.ingress, unit.after.ingress));
+  const outboundMatters = others.some((unit) => !sameTargets(unit.before.egress, unit.after.egress));
   for (const unit of units) {
     if (unit.subject) continue;
     if (++count % CHECK_EVERY === 0) deadline?.check();
     const o = unit.representative;
     const where = allowed.has(unit.namespace) ? "allowed" : unit.namespace === change.namespace ? "same" : "other";
     const look = unit.look ?? lookOf(unit.before, o);
-    const key = `${where}|${look}|${answers(namespacePeers, o)}`;
+    // Only the side a flow crosses tells units apart: with no subject's ingress changing, nobody's
+    // egress policies matter, and the other way round (in a cluster where every namespace has its own
+    // policies, this is what lets units of different namespaces share a group).
+    const key = `${where}|${inboundMatters ? look.egress : ""}|${outboundMatters ? look.ingress : ""}|${answers(namespacePeers, o)}`;
     const group = groups.get(key);
     if (group === undefined) {
       const first = { ...unit, members: [...unit.members] };
@@ -294,7 +305,7 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
   }
 
   // Everything of an other end that its own side reads: its policies (before and after) and named ports.
-  const looks = new Map<Unit, string>(others.map((unit) => [unit, unit.subject ? `${lookOf(unit.before, unit.representative)}|${targetIds(unit.after.egress)}|${targetIds(unit.after.ingress)}` : (unit.look ?? lookOf(unit.before, unit.representative))]));
+  const looks = new Map<Unit, Look>(others.map((unit) => [unit, unit.subject ? { egress: `${targetIds(unit.before.egress)}>${targetIds(unit.after.egress)}`, ingress: `${lookOf(unit.before, unit.representative).ingress}>${targetIds(unit.after.ingress)}` } : (unit.look ?? lookOf(unit.before, unit.representative))]));
   const record = (from: Unit, to: Unit, changes: PortChanges) => {
     if (!isEmptyPorts(changes.removed)) out.removed.push({ from, to, ports: changes.removed });
     if (!isEmptyPorts(changes.added)) out.added.push({ from, to, ports: changes.added });
@@ -314,7 +325,7 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
       const o = other.representative;
       // other -> subject (a subject pair is visited from both ends: this direction covers both)
       if ((ingressChanges || !sameTargets(other.before.egress, other.after.egress)) && (other !== subject || subject.members.length > 1)) {
-        const key = `${looks.get(other)}|${answers(inboundPeers, o)}`;
+        const key = `${looks.get(other)!.egress}|${answers(inboundPeers, o)}`;
         let changes = inbound.get(key);
         if (changes === undefined) {
           const before = combineSides(sidePorts(other.before.egress, s, s), sidePorts(subject.before.ingress, o, s));
@@ -325,7 +336,7 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
       }
       // subject -> other, for others whose own sides do not change
       if (egressChanges && !other.subject) {
-        const key = `${looks.get(other)}|${answers(outboundPeers, o)}`;
+        const key = `${looks.get(other)!.ingress}|${answers(outboundPeers, o)}`;
         let changes = outbound.get(key);
         if (changes === undefined) {
           const ingress = sidePorts(other.before.ingress, s, o);
