@@ -372,14 +372,11 @@ function portsText(ports: PortSet, destination: ResolvedWorkload): string {
   return entries.length === 1 ? text : `${text} and more`;
 }
 
-/** The owner of a unit named first in order: examples name one workload, always the same one. */
-function firstOwner(unit: Unit): string {
-  let first: string | undefined;
-  for (const member of unit.members) {
-    const name = ownerName(member);
-    if (first === undefined || name < first) first = name;
-  }
-  return first!;
+/** The first `count` owners of a unit in name order, with their pod counts: examples name workloads, always the same ones. */
+function firstOwners(unit: Unit, count: number): [string, number][] {
+  const pods = new Map<string, number>();
+  for (const member of unit.members) pods.set(ownerName(member), (pods.get(ownerName(member)) ?? 0) + 1);
+  return [...pods].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, count);
 }
 
 function summarise(changes: readonly FlowChangeBetween[], external: readonly Unit[], options: ImpactOptions): FlowSummary {
@@ -425,11 +422,11 @@ function summarise(changes: readonly FlowChangeBetween[], external: readonly Uni
     change.to.representative.workload.namedPorts.some((p) => hasPort(change.ports, p.protocol, p.port)) ? 0 : 1,
   ];
   const wanted = options.examples ?? 1;
-  const firstOwners = new Map<Unit, string>();
-  const nameOf = (unit: Unit) => {
-    let name = firstOwners.get(unit);
-    if (name === undefined) firstOwners.set(unit, (name = firstOwner(unit)));
-    return name;
+  const shownOwners = new Map<Unit, [string, number][]>();
+  const ownersShown = (unit: Unit) => {
+    let names = shownOwners.get(unit);
+    if (names === undefined) shownOwners.set(unit, (names = firstOwners(unit, wanted)));
+    return names;
   };
   interface Candidate {
     rank: [number, number, number];
@@ -442,13 +439,20 @@ function summarise(changes: readonly FlowChangeBetween[], external: readonly Uni
     return a.from < b.from || (a.from === b.from && a.to < b.to);
   };
   const best: Candidate[] = [];
+  // A group of look-alike units holds several owners: each of the first few in name order is a candidate.
   for (const change of changes) {
-    const candidate = { rank: rank(change), from: nameOf(change.from), to: nameOf(change.to), change };
-    if (best.length === wanted && !better(candidate, best.at(-1)!)) continue;
-    if (best.some((b) => b.from === candidate.from && b.to === candidate.to)) continue;
-    const at = best.findIndex((b) => better(candidate, b));
-    best.splice(at < 0 ? best.length : at, 0, candidate);
-    if (best.length > wanted) best.pop();
+    const changeRank = rank(change);
+    for (const [from, fromPods] of ownersShown(change.from)) {
+      for (const [to] of ownersShown(change.to)) {
+        if (change.from === change.to && from === to && fromPods < 2) continue;
+        const candidate = { rank: changeRank, from, to, change };
+        if (best.length === wanted && !better(candidate, best.at(-1)!)) continue;
+        if (best.some((b) => b.from === candidate.from && b.to === candidate.to)) continue;
+        const at = best.findIndex((b) => better(candidate, b));
+        best.splice(at < 0 ? best.length : at, 0, candidate);
+        if (best.length > wanted) best.pop();
+      }
+    }
   }
   const examples = best.map((b) => ({ from: b.from, to: b.to, ports: portsText(b.change.ports, b.change.to.representative) }));
   const externalOwners = [...new Set(external.flatMap((unit) => unit.members.map(ownerName)))].sort();
