@@ -67,6 +67,17 @@ export const ConfigSchema = z.strictObject({
     })
     .refine((election) => election.renewDeadlineSeconds < election.leaseDurationSeconds, { error: "renewDeadlineSeconds must be less than leaseDurationSeconds", path: ["renewDeadlineSeconds"] })
     .prefault({}),
+  /**
+   * Impact warnings (NP050-NP052) and the isolation preview: the webhook keeps every Pod as a compact
+   * record (list+watch) and tells what a NetworkPolicy change cuts off or opens. Off: no pod watch.
+   */
+  impact: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Past this, a request is answered without impact, with an NP052 warning. */
+      deadlineMs: z.number().positive().default(100),
+    })
+    .prefault({}),
   /** /readyz fails when the namespace cache has not heard from the API server for this long. */
   cacheStaleAfterSeconds: z.number().positive().default(300),
   /** How long SIGTERM waits for in-flight requests before closing connections. */

@@ -23,3 +23,7 @@ export const ALLOW_EMPTY_SELECTOR_ANNOTATION = "netfence.io/allow-empty-selector
 export const KUBE_PROXY_NAMESPACE = "kube-system";
 export const KUBE_PROXY_CONFIGMAP = "kube-proxy";
 export const KUBE_PROXY_CONFIG_KEY = "config.conf";
+/** The value of ISOLATION_LABEL that previews isolation: nothing is created, the impact is reported. */
+export const ISOLATION_PREVIEW = "preview";
+/** On a Namespace in preview: what isolation would cut off (JSON, bounded), kept current by netfence. */
+export const ISOLATION_PREVIEW_ANNOTATION = "netfence.io/isolation-preview";

@@ -7,6 +7,7 @@ import { isolationPredicate } from "./isolation.ts";
 import type { Config } from "./config.ts";
 import { connectToCluster, type ClusterConnection } from "./kube/kubeconfig.ts";
 import type { NamespaceCache } from "./cluster/namespace-cache.ts";
+import type { ImpactCheck } from "./impact/check.ts";
 import { buildApp, TLS_MIN_VERSION } from "./server/app.ts";
 import type { Metrics } from "./metrics.ts";
 import { ensureDevCertificates } from "./server/certificates.ts";
@@ -60,7 +61,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const cluster = await startClusterView(config, await connectToCluster({ kubeconfig: options.kubeconfig }), log, metrics);
   const served = readCertificate(files);
   const app = buildApp({
-    policy: admissionPolicy(config, cluster.cache),
+    policy: { ...admissionPolicy(config, cluster.cache), ...(cluster.impact ? { impact: cluster.impact } : {}) },
     bodyLimitBytes: config.bodyLimitBytes,
     metrics,
     logger: log,
@@ -94,6 +95,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
 interface ClusterView {
   cache: NamespaceCache | undefined;
+  /** The impact warnings, when `impact.enabled` and a cluster is reachable. */
+  impact?: ImpactCheck;
   stop(): Promise<void>;
 }
 
@@ -107,13 +110,15 @@ async function startClusterView(config: Config, connection: ClusterConnection, l
     return { cache: undefined, stop: async () => {} };
   }
   log.info({ connection: connection.kind, server: connection.config.getCurrentCluster()?.server }, "watching namespaces");
-  const [{ httpKubeClient }, { NamespaceCache }, { PolicyCache }, { Reconciler }, { LeaderElector, defaultIdentity, ownNamespace }, { checkKubeProxy }] = await Promise.all([
+  const [{ httpKubeClient }, { NamespaceCache }, { PolicyCache }, { Reconciler }, { LeaderElector, defaultIdentity, ownNamespace }, { checkKubeProxy }, { startImpactView }, { IsolationPreviewer }] = await Promise.all([
     import("./kube/client.ts"),
     import("./cluster/namespace-cache.ts"),
     import("./cluster/policy-cache.ts"),
     import("./cluster/reconciler.ts"),
     import("./cluster/leader-election.ts"),
     import("./cluster/kube-proxy-check.ts"),
+    import("./cluster/impact-cluster.ts"),
+    import("./cluster/isolation-preview.ts"),
   ]);
   const client = httpKubeClient(connection.config);
   const staleAfterMs = config.cacheStaleAfterSeconds * 1000;
@@ -121,12 +126,15 @@ async function startClusterView(config: Config, connection: ClusterConnection, l
   // Listening does not wait for the first list: /readyz says not ready until it has synced.
   cache.start();
   void checkKubeProxy(client, log, metrics);
-  if (!config.reconcile) {
+  const policies = config.reconcile || config.impact.enabled ? new PolicyCache(client, { log, metrics, staleAfterMs }) : undefined;
+  policies?.start();
+  const impact = config.impact.enabled && policies ? startImpactView(config, client, cache, policies, log, metrics) : undefined;
+  if (!config.reconcile || policies === undefined) {
     log.info("reconciler off (`reconcile: false`)");
-    return { cache, stop: () => cache.stop() };
+    return { cache, ...(impact ? { impact: impact.check } : {}), stop: async () => void (await Promise.all([cache.stop(), policies?.stop(), impact?.stop()])) };
   }
-  const policies = new PolicyCache(client, { log, metrics, staleAfterMs });
-  policies.start();
+  // Isolation previews are written by the replica that reconciles, beside the reconciler.
+  const previewer = impact && new IsolationPreviewer(client, { namespaces: cache, policies, workloads: impact.workloads }, impact.cluster, { allowedIngressNamespaces: config.allowedIngressNamespaces, log, readiness: impact.readiness });
   const reconciler = new Reconciler(client, cache, policies, {
     allowedIngressNamespaces: config.allowedIngressNamespaces,
     isIsolated: isolationPredicate(config, cache),
@@ -148,10 +156,12 @@ async function startClusterView(config: Config, connection: ClusterConnection, l
         onStartedLeading: () => {
           metrics.leader.set(1);
           void reconciler.start();
+          previewer?.start();
         },
         onStoppedLeading: () => {
           metrics.leader.set(0);
           reconciler.stop();
+          void previewer?.stop();
         },
       })
     : undefined;
@@ -159,16 +169,19 @@ async function startClusterView(config: Config, connection: ClusterConnection, l
     log.info("leader election off: this replica reconciles");
     metrics.leader.set(1);
     void reconciler.start();
+    previewer?.start();
   } else {
     metrics.leader.set(0);
     elector.start();
   }
   return {
     cache,
+    ...(impact ? { impact: impact.check } : {}),
     async stop() {
       reconciler.stop();
+      await previewer?.stop();
       await elector?.stop();
-      await Promise.all([cache.stop(), policies.stop()]);
+      await Promise.all([cache.stop(), policies.stop(), impact?.stop()]);
     },
   };
 }

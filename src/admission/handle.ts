@@ -3,6 +3,7 @@ import fastJsonPatch from "fast-json-patch";
 import { asJson } from "../json.ts";
 import { kindEntry, type KindName } from "../kinds.ts";
 import type { RuleContext } from "../rules/context.ts";
+import type { Finding } from "../rules/finding.ts";
 import { evaluate, type RuleActions } from "../rules/index.ts";
 import { buildAdmissionResponse, decisionOf, type AdmissionResponseReview, type Decision, type Verdict } from "./response.ts";
 import type { AdmissionRequest } from "./review.ts";
@@ -11,6 +12,8 @@ export interface AdmissionPolicy {
   actions: RuleActions;
   /** The rule context for an object in this namespace (isolation comes from the cluster view). */
   contextFor(namespace: string | undefined): RuleContext;
+  /** The impact warnings of a NetworkPolicy write (src/impact/check.ts); never throws. */
+  impact?: (request: AdmissionRequest) => readonly Finding[];
 }
 
 export type Webhook = "validate" | "mutate";
@@ -52,7 +55,9 @@ export function admit(webhook: Webhook, request: AdmissionRequest, policy: Admis
 export const mutateRequest = (request: AdmissionRequest, policy: AdmissionPolicy): Verdict => mutate(kindEntry(request.group, request.kind), request, policy);
 
 function validate(entry: Entry, request: AdmissionRequest, policy: AdmissionPolicy): Verdict {
-  if (entry === undefined || request.operation === "DELETE" || request.operation === "CONNECT") return NOTHING;
+  if (entry === undefined || request.operation === "CONNECT") return NOTHING;
+  // A DELETE gets only the impact warnings (what deleting a NetworkPolicy opens).
+  if (request.operation === "DELETE") return { findings: policy.impact?.(request) ?? [] };
   const findings = evaluate(
     {
       kind: entry.kind,
@@ -64,7 +69,9 @@ function validate(entry: Entry, request: AdmissionRequest, policy: AdmissionPoli
     policy.contextFor(request.namespace),
     policy.actions,
   );
-  return { findings };
+  // A request that is refused anyway changes no traffic.
+  if (policy.impact === undefined || findings.some((f) => f.action === "deny")) return { findings };
+  return { findings: [...findings, ...policy.impact(request)] };
 }
 
 function mutate(entry: Entry, request: AdmissionRequest, policy: AdmissionPolicy): Verdict {

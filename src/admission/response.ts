@@ -54,8 +54,9 @@ function oneLine(text: string): string {
   return text.replace(/[\r\n\t]+/g, " ");
 }
 
-function describeFinding(f: Finding): string {
-  const text = oneLine(`${f.ruleId} ${f.path || "(object)"}: ${f.message}`);
+export function describeFinding(f: Finding): string {
+  // A finding about the whole change (the impact rules) has no field path: `NP050 cuts off ...`.
+  const text = oneLine(f.path === "" ? `${f.ruleId} ${f.message}` : `${f.ruleId} ${f.path}: ${f.message}`);
   return text.length <= FINDING_MAX_CHARS ? text : `${text.slice(0, FINDING_MAX_CHARS - 3)}...`;
 }
 

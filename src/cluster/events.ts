@@ -13,13 +13,27 @@ export interface PolicyEvent {
 }
 
 export async function recordEvent(client: KubeClient, log: Logger, event: PolicyEvent): Promise<void> {
+  await recordObjectEvent(client, log, {
+    namespace: event.namespace,
+    involvedObject: { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", name: event.policy, namespace: event.namespace },
+    reason: event.reason,
+    message: event.message,
+  });
+}
+
+/** An Event about any object, in `namespace` (the API server wants it to be the object's own). */
+export async function recordObjectEvent(
+  client: KubeClient,
+  log: Logger,
+  event: { namespace: string; involvedObject: { apiVersion: string; kind: string; name: string; namespace: string }; reason: string; message: string },
+): Promise<void> {
   const now = new Date().toISOString();
   try {
     await client.create(paths.events(event.namespace), {
       apiVersion: "v1",
       kind: "Event",
-      metadata: { generateName: `${event.policy}.`, namespace: event.namespace },
-      involvedObject: { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", name: event.policy, namespace: event.namespace },
+      metadata: { generateName: `${event.involvedObject.name}.`, namespace: event.namespace },
+      involvedObject: event.involvedObject,
       reason: event.reason,
       message: event.message,
       type: "Normal",

@@ -11,6 +11,8 @@ export interface NamespaceState {
   isolation: Isolation;
   /** Being deleted: the API server refuses new objects in it, so there is nothing to reconcile. */
   terminating: boolean;
+  /** For the impact warnings and the isolation preview: namespaceSelectors match them. */
+  labels: Readonly<Record<string, string>>;
 }
 
 export class NamespaceCache extends WatchCache<Namespace, NamespaceState> {
@@ -28,6 +30,7 @@ export class NamespaceCache extends WatchCache<Namespace, NamespaceState> {
         name: ns.metadata!.name!,
         isolation: isolationOf({ labels: ns.metadata?.labels, annotations: ns.metadata?.annotations }),
         terminating: ns.metadata?.["deletionTimestamp"] != null,
+        labels: ns.metadata?.labels ?? {},
       }),
       ...options,
       onSyncedChange: (synced) => metrics.namespaceCacheSynced.set(synced ? 1 : 0),

@@ -2,6 +2,7 @@
 // config's `rules:` validation, docs/rules.md, SARIF and `--help` read it; adding a rule is one
 // rule object in its family file and one line here.
 import { z } from "zod";
+import { NP050, NP051, NP052, NP053 } from "../impact/rules.ts";
 import { NP020, NP021, NP022, NP023, NP024, NP025 } from "./cidr.ts";
 import { KP001, KP002 } from "./kubeproxy.ts";
 import { NS001 } from "./namespace.ts";
@@ -59,6 +60,10 @@ export const RULES = ruleRegistry([
   NP040,
   NP041,
   NP042,
+  NP050,
+  NP051,
+  NP052,
+  NP053,
   SVC001,
   SVC002,
   KP001,

@@ -4,6 +4,7 @@
 import type { z } from "zod";
 import type { FieldPath } from "../field-path.ts";
 import type { ConfigMap, IPBlock, LabelSelector, Namespace, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, Service } from "../kube-objects.ts";
+import type { ImpactOutcome } from "../impact/outcome.ts";
 import type { Cidr, CidrParse } from "./cidr.ts";
 import type { RuleContext } from "./context.ts";
 
@@ -61,6 +62,8 @@ export interface Sites {
   service: { kind: "Service"; node: Service };
   kubeProxyConfig: { kind: "ConfigMap"; node: KubeProxyConfigNode };
   namespace: { kind: "Namespace"; node: Namespace };
+  /** What a NetworkPolicy CREATE, UPDATE or DELETE does to the traffic of the workloads running now (webhook only). */
+  impact: { kind: "NetworkPolicy"; node: ImpactOutcome };
 }
 
 export type Site = keyof Sites;

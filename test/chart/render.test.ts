@@ -6,7 +6,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import t from "tap";
 import { parse as parseYaml } from "yaml";
 import { parseConfig } from "../../src/config.ts";
-import { CHART, COMBINATIONS, EXISTING_CA_BUNDLE, NAMESPACE, RELEASE, findHelm, helmAt, namespaceLabels, ofKind, one, selects, setArgs, webhook, webhooksOf, type Helm, type Obj } from "./helm.ts";
+import { CHART, COMBINATIONS, EXISTING_CA_BUNDLE, NAMESPACE, RELEASE, findHelm, helmAt, namespaceLabels, ofKind, one, selects, setArgs, webhook, webhooksOf, type Helm, type Obj, type Rendered } from "./helm.ts";
 
 const WRITE_VERBS = ["create", "update", "patch", "delete", "deletecollection", "*"];
 
@@ -106,27 +106,29 @@ async function chartTests(h: Helm) {
 
       t.test("webhooks: v1 reviews, no side effects, Equivalent, 5 s, failure policies, reinvocation", async (t) => {
         const all = webhooksOf(r);
-        t.same(all.map((w) => w.name).sort(), ["kube-proxy.validate.netfence.io", "mutate.netfence.io", "namespaces.validate.netfence.io", "validate.netfence.io"]);
+        t.same(all.map((w) => w.name).sort(), ["delete.validate.netfence.io", "kube-proxy.validate.netfence.io", "mutate.netfence.io", "namespaces.validate.netfence.io", "validate.netfence.io"]);
         const service = one(r, "Service");
         for (const w of all) {
           t.same(w.admissionReviewVersions, ["v1"], w.name);
           t.equal(w.sideEffects, "None", w.name);
           t.equal(w.matchPolicy, "Equivalent", w.name);
-          t.equal(w.timeoutSeconds, 5, w.name);
+          // DELETE (impact warnings only) gives up sooner: deleting a policy is how people repair a cluster.
+          t.equal(w.timeoutSeconds, w.name === "delete.validate.netfence.io" ? 2 : 5, w.name);
           t.same(w.clientConfig.service, { name: service.metadata.name, namespace: NAMESPACE, path: w.name.startsWith("mutate") ? "/mutate" : "/validate", port: 443 }, w.name);
         }
         t.equal(webhook(r, "validate.netfence.io").failurePolicy, "Fail", "validating default Fail");
         t.equal(webhook(r, "mutate.netfence.io").failurePolicy, "Ignore", "mutating default Ignore");
         t.equal(webhook(r, "namespaces.validate.netfence.io").failurePolicy, "Ignore", "namespace writes never depend on netfence");
         t.equal(webhook(r, "kube-proxy.validate.netfence.io").failurePolicy, "Ignore", "kube-proxy fixes never depend on netfence");
+        t.equal(webhook(r, "delete.validate.netfence.io").failurePolicy, "Ignore", "deleting a policy never depends on netfence");
         t.equal(webhook(r, "mutate.netfence.io").reinvocationPolicy, "IfNeeded");
       });
 
-      t.test("rules: only the kinds netfence handles, only CREATE and UPDATE", async (t) => {
+      t.test("rules: only the kinds netfence handles, only CREATE and UPDATE (and NetworkPolicy DELETE, for impact)", async (t) => {
         const resources = new Map<string, Set<string>>();
         for (const w of webhooksOf(r)) {
           for (const rule of w.rules) {
-            t.same(rule.operations, ["CREATE", "UPDATE"], w.name);
+            t.same(rule.operations, w.name === "delete.validate.netfence.io" ? ["DELETE"] : ["CREATE", "UPDATE"], w.name);
             t.notOk([...rule.apiGroups, ...rule.apiVersions, ...rule.resources].some((x: string) => x.includes("*")), `${w.name}: no wildcards`);
             for (const resource of rule.resources) resources.set(resource, (resources.get(resource) ?? new Set()).add(w.name));
           }
@@ -137,7 +139,7 @@ async function chartTests(h: Helm) {
       });
 
       t.test("namespaceSelector: never the release namespace or kube-system; netfence.io/ignore opts out", async (t) => {
-        for (const name of ["validate.netfence.io", "mutate.netfence.io", "namespaces.validate.netfence.io"]) {
+        for (const name of ["validate.netfence.io", "mutate.netfence.io", "namespaces.validate.netfence.io", "delete.validate.netfence.io"]) {
           const selector = webhook(r, name).namespaceSelector;
           t.notOk(selects(selector, namespaceLabels(NAMESPACE)), `${name}: skips the release namespace`);
           t.notOk(selects(selector, namespaceLabels("kube-system")), `${name}: skips kube-system`);
@@ -169,7 +171,9 @@ async function chartTests(h: Helm) {
           t.notOk(rule.verbs.some((v: string) => ["escalate", "bind", "impersonate"].includes(v)), `${rule.role}: no escalation verbs`);
         }
         const verbsFor = (resource: string) => new Set(rules.filter((rule) => rule.resources.includes(resource)).flatMap((rule) => rule.verbs));
-        t.same([...verbsFor("namespaces")].sort(), ["get", "list", "watch"]);
+        // patch: the isolation preview's annotation (impact.enabled, the default, and the reconciler)
+        t.same([...verbsFor("namespaces")].sort(), reconciler ? ["get", "list", "patch", "watch"] : ["get", "list", "watch"]);
+        t.same([...verbsFor("pods")].sort(), ["list", "watch"], "pods: read only, for the impact warnings");
         t.same([...verbsFor("events")], ["create"]);
         const policyVerbs = verbsFor("networkpolicies");
         if (reconciler) t.same([...policyVerbs].sort(), ["create", "delete", "get", "list", "patch", "update", "watch"]);
@@ -239,16 +243,35 @@ async function chartTests(h: Helm) {
   }
 
   t.test("values change what they should", async (t) => {
-    t.test("reconciler off: no NetworkPolicy access at all, and the config says reconcile: false", async (t) => {
+    t.test("reconciler off: no NetworkPolicy writes (reads only for impact), and with impact off no access at all", async (t) => {
+      const policyVerbs = (r: Rendered) => ofKind(r, "ClusterRole").flatMap((role) => role.rules.filter((rule: Obj) => rule.resources.includes("networkpolicies")).flatMap((rule: Obj) => rule.verbs));
       const r = await render({ "reconciler.enabled": "false" });
-      t.notOk(ofKind(r, "ClusterRole").some((role) => role.rules.some((rule: Obj) => rule.resources.includes("networkpolicies"))));
+      t.same(policyVerbs(r).sort(), ["list", "watch"]);
       t.notOk(ofKind(r, "ClusterRoleBinding").some((b) => b.metadata.name.endsWith("-reconciler")));
+      t.same(policyVerbs(await render({ "reconciler.enabled": "false", "impact.enabled": "false" })), []);
+    });
+    t.test("impact off: no pod access, no namespace patch, no DELETE webhook, and the config says so", async (t) => {
+      const r = await render({ "impact.enabled": "false" });
+      const rules = [...ofKind(r, "ClusterRole"), ...ofKind(r, "Role")].flatMap((role) => role.rules);
+      t.notOk(rules.some((rule: Obj) => rule.resources.includes("pods")));
+      t.notOk(rules.some((rule: Obj) => rule.resources.includes("namespaces") && rule.verbs.includes("patch")));
+      t.notOk(webhooksOf(r).some((w) => w.rules.some((rule: Obj) => rule.operations.includes("DELETE"))));
+      t.same(parseYaml(one(r, "ConfigMap").data["config.yaml"]).impact, { enabled: false, deadlineMs: 100 });
+    });
+    t.test("impact on: NetworkPolicy DELETE goes to its own webhook, failurePolicy Ignore, a short timeout", async (t) => {
+      const r = await render({ "impact.deadlineMs": "250", "impact.deleteTimeoutSeconds": "3" });
+      const w = webhook(r, "delete.validate.netfence.io");
+      t.same(w.rules, [{ apiGroups: ["networking.k8s.io"], apiVersions: ["v1"], operations: ["DELETE"], resources: ["networkpolicies"], scope: "Namespaced" }]);
+      t.equal(w.failurePolicy, "Ignore");
+      t.equal(w.timeoutSeconds, 3);
+      t.equal(w.clientConfig.service.path, "/validate");
+      t.same(parseYaml(one(r, "ConfigMap").data["config.yaml"]).impact, { enabled: true, deadlineMs: 250 });
     });
     t.test("failure policies and timeout come from values", async (t) => {
       const r = await render({ "webhook.validating.failurePolicy": "Ignore", "webhook.mutating.failurePolicy": "Fail", "webhook.timeoutSeconds": "10" });
       t.equal(webhook(r, "validate.netfence.io").failurePolicy, "Ignore");
       t.equal(webhook(r, "mutate.netfence.io").failurePolicy, "Fail");
-      t.ok(webhooksOf(r).every((w) => w.timeoutSeconds === 10));
+      t.ok(webhooksOf(r).every((w) => w.timeoutSeconds === (w.name === "delete.validate.netfence.io" ? 2 : 10)));
     });
     t.test("extra excluded namespaces add to the release namespace and kube-system", async (t) => {
       const r = await render({ "webhook.excludedNamespaces": "{gatekeeper-system}" });

@@ -193,6 +193,9 @@ services:
   emptySelector: {{ $c.services.emptySelector }}
 rules: {{ $c.rules | toJson }}
 reconcile: {{ .Values.reconciler.enabled }}
+impact:
+  enabled: {{ .Values.impact.enabled }}
+  deadlineMs: {{ .Values.impact.deadlineMs }}
 resyncSeconds: {{ .Values.reconciler.resyncSeconds }}
 cacheStaleAfterSeconds: {{ $c.cacheStaleAfterSeconds }}
 shutdownGraceSeconds: {{ $c.shutdownGraceSeconds }}

@@ -1,0 +1,466 @@
+// What a NetworkPolicy change (or switching isolation on) does to the traffic between the workloads
+// running now: the flows it cuts off and the flows it opens. Pure: it reads the cluster it is given.
+//
+// The connectivity engine's diff (diffEngines) compares two whole-cluster matrices, which costs the
+// square of the number of workload classes: tens of milliseconds at 5,000 pods, too much for an
+// admission request. A change in namespace N only changes flows with an end selected by a changed
+// policy (the subjects), so this walks only the pairs (any workload, subject) and (subject, any
+// workload), with the engine's own evaluation (compilePolicies, sidePorts, combineSides): the same
+// semantics, and a differential test holds it equal to diffEngines on random clusters.
+import { EVERY_ADDRESS, externalRelation, subtractExternal, type ExternalPiece, type ExternalRelation } from "../connectivity/addresses.ts";
+import { compilePolicies, type CompiledPolicies, type PeerMatcher, type Target } from "../connectivity/compile.ts";
+import { combineSides, peerMatches, resolveWorkload, rulePorts, selects, sidePorts, type ResolvedWorkload, type SidePorts } from "../connectivity/evaluate.ts";
+import type { NamespaceInfo, PolicyInput } from "../connectivity/model.ts";
+import { ALL_PORTS, describePorts, hasPort, isEmptyPorts, portEntries, subtractPorts, unionPorts, type PortSet } from "../connectivity/ports.ts";
+import { NAMESPACE_NAME_LABEL } from "../names.ts";
+import type { Deadline } from "./deadline.ts";
+import { ownerName, type ImpactCluster, type PodRecord, type PolicyChange } from "./model.ts";
+
+export interface ExampleFlow {
+  from: string;
+  to: string;
+  /** `TCP/8080`, `UDP/53`, `TCP/80-90`, `all ports` */
+  ports: string;
+}
+
+export interface FlowSummary {
+  /** Flows whose verdict changes, between owners (replicas of one owner count once). */
+  flows: number;
+  /** The most telling first: from an allowedIngressNamespace, across namespaces, on a port the destination declares. */
+  examples: ExampleFlow[];
+  /** Of those, flows from an allowedIngressNamespace (monitoring, ingress). */
+  fromAllowedNamespaces: number;
+  /** Owners in the namespace whose traffic with addresses outside the cluster changes (summarised, not enumerated). */
+  external: number;
+  externalExample: string | undefined;
+}
+
+export interface Impact {
+  /** Allowed now, denied after the change. */
+  cutOff: FlowSummary;
+  /** Denied now, allowed after the change. */
+  opened: FlowSummary;
+}
+
+export interface ImpactOptions {
+  allowedIngressNamespaces: readonly string[];
+  /** How many examples each summary keeps (default 1). */
+  examples?: number;
+  deadline?: Deadline;
+}
+
+/** Pods that every policy sees alike, for the flows of this change: one shape, and the same answer to every relevant ipBlock. */
+interface Unit {
+  namespace: string;
+  representative: ResolvedWorkload;
+  members: readonly PodRecord[];
+  subject: boolean;
+  before: Sides;
+  after: Sides;
+  /** Its own policies and named ports, as keys (prepared shapes carry them). */
+  look?: Look | undefined;
+}
+
+interface Sides {
+  ingress: readonly Target[];
+  egress: readonly Target[];
+}
+
+export interface FlowChangeBetween {
+  from: Unit;
+  to: Unit;
+  ports: PortSet;
+}
+
+export interface ChangedFlows {
+  removed: FlowChangeBetween[];
+  added: FlowChangeBetween[];
+  /** Subject units whose traffic with outside the cluster changes. */
+  externalRemoved: Unit[];
+  externalAdded: Unit[];
+}
+
+const compiledPolicies = new WeakMap<PolicyInput, CompiledPolicies>();
+
+function compiled(input: PolicyInput): CompiledPolicies {
+  let result = compiledPolicies.get(input);
+  if (result === undefined) compiledPolicies.set(input, (result = compilePolicies([input])));
+  return result;
+}
+
+function targetsOf(policies: readonly PolicyInput[]): Sides {
+  const ingress: Target[] = [];
+  const egress: Target[] = [];
+  for (const policy of policies) {
+    const { ingress: i, egress: e } = compiled(policy);
+    ingress.push(...i);
+    egress.push(...e);
+  }
+  return { ingress, egress };
+}
+
+function selecting(sides: Sides, workload: ResolvedWorkload): Sides {
+  return { ingress: sides.ingress.filter((t) => selects(t, workload.workload)), egress: sides.egress.filter((t) => selects(t, workload.workload)) };
+}
+
+const resolvedPods = new WeakMap<PodRecord, { namespace: NamespaceInfo; resolved: ResolvedWorkload }>();
+
+function resolve(pod: PodRecord, namespace: NamespaceInfo): ResolvedWorkload {
+  const memo = resolvedPods.get(pod);
+  if (memo !== undefined && memo.namespace === namespace) return memo.resolved;
+  const resolved = resolveWorkload({ id: `${pod.namespace}/${pod.name}`, namespace: pod.namespace, labels: pod.labels, ips: pod.ips, namedPorts: pod.namedPorts }, namespace);
+  resolvedPods.set(pod, { namespace, resolved });
+  return resolved;
+}
+
+function ipBlocksOf(targets: Iterable<Target>, into: Map<string, PeerMatcher>) {
+  for (const target of targets) for (const rule of target.rules) for (const peer of rule.peers) if (peer.kind === "ipBlock") into.set(peer.key, peer);
+}
+
+/** Members split by their answers to the ipBlocks (pods match ipBlocks by their IPs). */
+function splitByAddresses(members: readonly PodRecord[], blocks: readonly PeerMatcher[], namespace: NamespaceInfo): { representative: ResolvedWorkload; members: PodRecord[] }[] {
+  if (blocks.length === 0) return [{ representative: resolve(members[0]!, namespace), members: [...members] }];
+  const groups = new Map<string, { representative: ResolvedWorkload; members: PodRecord[] }>();
+  for (const member of members) {
+    const resolved = resolve(member, namespace);
+    const key = blocks.map((block) => peerMatches(block, resolved)).join("");
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { representative: resolved, members: [member] });
+    else group.members.push(member);
+  }
+  return [...groups.values()];
+}
+
+const sameTargets = (a: readonly Target[], b: readonly Target[]) => a.length === b.length && a.every((t, i) => t === b[i]);
+
+interface PortChanges {
+  removed: PortSet;
+  added: PortSet;
+}
+
+/** The ports a side change takes away and gives, as diffEngines counts them ("unknown" is neither). */
+function portChanges(before: SidePorts, after: SidePorts): PortChanges {
+  return { removed: subtractPorts(before.allowed, unionPorts(after.allowed, after.unknown)), added: subtractPorts(after.allowed, unionPorts(before.allowed, before.unknown)) };
+}
+
+/** What addresses outside the cluster a workload may reach (egress) or be reached from (ingress), as the engine's matrix computes it. */
+function externalOf(targets: readonly Target[], direction: "ingress" | "egress", subject: ResolvedWorkload): ExternalRelation {
+  if (targets.length === 0) return externalRelation([{ addresses: EVERY_ADDRESS, ports: ALL_PORTS }]);
+  const pieces: ExternalPiece[] = [];
+  for (const target of targets) {
+    for (const rule of target.rules) {
+      // Towards an address outside the cluster a named port resolves to nothing.
+      const ports = direction === "ingress" ? rulePorts(rule, subject) : rule.fixedPorts;
+      for (const peer of rule.peers) {
+        if (peer.kind === "any") pieces.push({ addresses: EVERY_ADDRESS, ports });
+        else if (peer.kind === "ipBlock") pieces.push({ addresses: peer.addresses, ports });
+      }
+    }
+  }
+  return externalRelation(pieces);
+}
+
+const CHECK_EVERY = 128;
+
+const targetNumbers = new WeakMap<Target, number>();
+let nextTargetNumber = 0;
+
+/** The identity of a list of targets, as a short key. */
+function targetIds(targets: readonly Target[]): string {
+  let key = "";
+  for (const target of targets) {
+    let id = targetNumbers.get(target);
+    if (id === undefined) targetNumbers.set(target, (id = nextTargetNumber++));
+    key += `${id},`;
+  }
+  return key;
+}
+
+function peersOf(targets: readonly Target[]): PeerMatcher[] {
+  return [...new Set(targets.flatMap((target) => target.rules.flatMap((rule) => rule.peers)))];
+}
+
+/** How a workload looks to these peers: everything a side's verdict reads of the other end. */
+function answers(peers: readonly PeerMatcher[], workload: ResolvedWorkload): string {
+  let key = "";
+  for (const peer of peers) key += peerMatches(peer, workload)[0];
+  return key;
+}
+
+function namedPortsKey(workload: ResolvedWorkload): string {
+  return workload.workload.namedPorts.map((p) => `${p.name}/${p.protocol}/${p.port}`).join(",");
+}
+
+/** A shape outside the changed namespace, as every change sees it; kept until its pods, namespace or policies change. */
+interface PreparedShape {
+  namespace: NamespaceInfo;
+  policies: readonly PolicyInput[];
+  representative: ResolvedWorkload;
+  sides: Sides;
+  ipBlocks: [string, PeerMatcher][];
+  look: Look;
+}
+
+/** What the other end's own side reads of it: its egress policies (for flows into the subjects), its ingress policies and named ports (for flows out of them). */
+interface Look {
+  egress: string;
+  ingress: string;
+}
+
+const preparedShapes = new WeakMap<readonly PodRecord[], PreparedShape>();
+
+function lookOf(sides: Sides, workload: ResolvedWorkload): Look {
+  return { egress: targetIds(sides.egress), ingress: `${targetIds(sides.ingress)}|${namedPortsKey(workload)}` };
+}
+
+function prepare(members: readonly PodRecord[], namespace: NamespaceInfo, policies: readonly PolicyInput[]): PreparedShape {
+  const memo = preparedShapes.get(members);
+  if (memo !== undefined && memo.namespace === namespace && memo.policies.length === policies.length && memo.policies.every((p, i) => p === policies[i])) return memo;
+  const representative = resolve(members[0]!, namespace);
+  const sides = selecting(targetsOf(policies), representative);
+  const blocks = new Map<string, PeerMatcher>();
+  ipBlocksOf([...sides.ingress, ...sides.egress], blocks);
+  const prepared = { namespace, policies, representative, sides, ipBlocks: [...blocks], look: lookOf(sides, representative) };
+  preparedShapes.set(members, prepared);
+  return prepared;
+}
+
+/** The flows whose verdict the change turns, between units of pods. */
+export function changedFlows(cluster: ImpactCluster, change: PolicyChange, options: { deadline?: Deadline | undefined; allowedIngressNamespaces?: readonly string[] } = {}): ChangedFlows {
+  const { deadline } = options;
+  const out: ChangedFlows = { removed: [], added: [], externalRemoved: [], externalAdded: [] };
+  const changedTargets = targetsOf([...change.before, ...change.after]);
+  if (changedTargets.ingress.length === 0 && changedTargets.egress.length === 0) return out;
+  const replaced = new Set([...change.before, ...change.after].map((p) => p.name));
+  const unchanged = cluster.policiesIn(change.namespace).filter((p) => !replaced.has(p.name));
+  const policyNamespace = { before: targetsOf([...unchanged, ...change.before]), after: targetsOf([...unchanged, ...change.after]) };
+  const namespaceInfo = (name: string): NamespaceInfo => cluster.namespaces.get(name) ?? { name, labels: { [NAMESPACE_NAME_LABEL]: name } };
+  const namespacePolicies = new Map<string, readonly PolicyInput[]>();
+  const policiesOf = (name: string) => {
+    let policies = namespacePolicies.get(name);
+    if (policies === undefined) namespacePolicies.set(name, (policies = cluster.policiesIn(name)));
+    return policies;
+  };
+
+  // Shapes first, then split by the ipBlocks that can tell their members apart: the subjects' rules
+  // look at every other pod's IPs; every other pod's rules look at the subjects' IPs.
+  const shapes: { members: readonly PodRecord[]; prepared: PreparedShape | undefined; namespace: NamespaceInfo; before: Sides; after: Sides; subject: boolean }[] = [];
+  const seenBySubjects = new Map<string, PeerMatcher>();
+  const seenByOthers = new Map<string, PeerMatcher>();
+  ipBlocksOf([...policyNamespace.before.ingress, ...policyNamespace.before.egress, ...policyNamespace.after.ingress, ...policyNamespace.after.egress], seenBySubjects);
+  let count = 0;
+  for (const members of cluster.shapes()) {
+    if (++count % CHECK_EVERY === 0) deadline?.check();
+    const first = members[0]!;
+    const namespace = namespaceInfo(first.namespace);
+    if (first.namespace === change.namespace) {
+      const representative = resolve(first, namespace);
+      const subject = changedTargets.ingress.some((t) => selects(t, representative.workload)) || changedTargets.egress.some((t) => selects(t, representative.workload));
+      shapes.push({ members, prepared: undefined, namespace, before: selecting(policyNamespace.before, representative), after: selecting(policyNamespace.after, representative), subject });
+    } else {
+      const prepared = prepare(members, namespace, policiesOf(first.namespace));
+      for (const [key, block] of prepared.ipBlocks) seenByOthers.set(key, block);
+      shapes.push({ members, prepared, namespace, before: prepared.sides, after: prepared.sides, subject: false });
+    }
+  }
+  const othersBlocks = [...seenBySubjects.values()];
+  const subjectBlocks = [...new Map([...seenBySubjects, ...seenByOthers]).values()];
+  const units: Unit[] = [];
+  for (const shape of shapes) {
+    const blocks = shape.subject ? subjectBlocks : othersBlocks;
+    // Without ipBlocks to tell them apart, a prepared shape is one unit as it stands.
+    const groups = blocks.length === 0 && shape.prepared ? [{ representative: shape.prepared.representative, members: shape.members }] : splitByAddresses(shape.members, blocks, shape.namespace);
+    for (const group of groups) {
+      units.push({ namespace: shape.namespace.name, representative: group.representative, members: group.members, subject: shape.subject, before: shape.before, after: shape.after, look: shape.prepared?.look });
+    }
+  }
+
+  // Units that are not subjects and look alike to every rule of the namespace (and to their own
+  // policies, and to the examples' ranking) are one group: the pair walk is subjects x groups, and a
+  // cluster of 5,000 pods in 500 namespaces has a few dozen groups for any one change.
+  const allowed = new Set(options.allowedIngressNamespaces ?? []);
+  const namespacePeers = peersOf([...policyNamespace.before.ingress, ...policyNamespace.before.egress, ...policyNamespace.after.ingress, ...policyNamespace.after.egress]);
+  const groups = new Map<string, Unit>();
+  const others: Unit[] = units.filter((unit) => unit.subject);
+  const inboundMatters = others.some((unit) => !sameTargets(unit.before.ingress, unit.after.ingress));
+  const outboundMatters = others.some((unit) => !sameTargets(unit.before.egress, unit.after.egress));
+  for (const unit of units) {
+    if (unit.subject) continue;
+    if (++count % CHECK_EVERY === 0) deadline?.check();
+    const o = unit.representative;
+    const where = allowed.has(unit.namespace) ? "allowed" : unit.namespace === change.namespace ? "same" : "other";
+    const look = unit.look ?? lookOf(unit.before, o);
+    // Only the side a flow crosses tells units apart: with no subject's ingress changing, nobody's
+    // egress policies matter, and the other way round (in a cluster where every namespace has its own
+    // policies, this is what lets units of different namespaces share a group).
+    const key = `${where}|${inboundMatters ? look.egress : ""}|${outboundMatters ? look.ingress : ""}|${answers(namespacePeers, o)}`;
+    const group = groups.get(key);
+    if (group === undefined) {
+      const first = { ...unit, members: [...unit.members] };
+      groups.set(key, first);
+      others.push(first);
+    } else {
+      (group.members as PodRecord[]).push(...unit.members);
+    }
+  }
+
+  // Everything of an other end that its own side reads: its policies (before and after) and named ports.
+  const looks = new Map<Unit, Look>(others.map((unit) => [unit, unit.subject ? { egress: `${targetIds(unit.before.egress)}>${targetIds(unit.after.egress)}`, ingress: `${lookOf(unit.before, unit.representative).ingress}>${targetIds(unit.after.ingress)}` } : (unit.look ?? lookOf(unit.before, unit.representative))]));
+  const record = (from: Unit, to: Unit, changes: PortChanges) => {
+    if (!isEmptyPorts(changes.removed)) out.removed.push({ from, to, ports: changes.removed });
+    if (!isEmptyPorts(changes.added)) out.added.push({ from, to, ports: changes.added });
+  };
+  for (const subject of others) {
+    if (!subject.subject) continue;
+    const ingressChanges = !sameTargets(subject.before.ingress, subject.after.ingress);
+    const egressChanges = !sameTargets(subject.before.egress, subject.after.egress);
+    const s = subject.representative;
+    // Most other units look alike to the subject's rules: the answer is computed once per look.
+    const inbound = new Map<string, PortChanges>();
+    const outbound = new Map<string, PortChanges>();
+    const inboundPeers = peersOf([...subject.before.ingress, ...subject.after.ingress]);
+    const outboundPeers = peersOf([...subject.before.egress, ...subject.after.egress]);
+    for (const other of others) {
+      if (++count % CHECK_EVERY === 0) deadline?.check();
+      const o = other.representative;
+      // other -> subject (a subject pair is visited from both ends: this direction covers both)
+      if ((ingressChanges || !sameTargets(other.before.egress, other.after.egress)) && (other !== subject || subject.members.length > 1)) {
+        const key = `${looks.get(other)!.egress}|${answers(inboundPeers, o)}`;
+        let changes = inbound.get(key);
+        if (changes === undefined) {
+          const before = combineSides(sidePorts(other.before.egress, s, s), sidePorts(subject.before.ingress, o, s));
+          const after = combineSides(sidePorts(other.after.egress, s, s), sidePorts(subject.after.ingress, o, s));
+          inbound.set(key, (changes = portChanges(before, after)));
+        }
+        record(other, subject, changes);
+      }
+      // subject -> other, for others whose own sides do not change
+      if (egressChanges && !other.subject) {
+        const key = `${looks.get(other)!.ingress}|${answers(outboundPeers, o)}`;
+        let changes = outbound.get(key);
+        if (changes === undefined) {
+          const ingress = sidePorts(other.before.ingress, s, o);
+          const before = combineSides(sidePorts(subject.before.egress, o, o), ingress);
+          const after = combineSides(sidePorts(subject.after.egress, o, o), ingress);
+          outbound.set(key, (changes = portChanges(before, after)));
+        }
+        record(subject, other, changes);
+      }
+    }
+    let removed = false;
+    let added = false;
+    for (const direction of ["ingress", "egress"] as const) {
+      if (sameTargets(subject.before[direction], subject.after[direction])) continue;
+      const before = externalOf(subject.before[direction], direction, s);
+      const after = externalOf(subject.after[direction], direction, s);
+      removed ||= subtractExternal(before, after).length > 0;
+      added ||= subtractExternal(after, before).length > 0;
+    }
+    if (removed) out.externalRemoved.push(subject);
+    if (added) out.externalAdded.push(subject);
+  }
+  return out;
+}
+
+/** `TCP/8080` for a port the destination declares, else the first range, for people. */
+function portsText(ports: PortSet, destination: ResolvedWorkload): string {
+  for (const declared of destination.workload.namedPorts) if (hasPort(ports, declared.protocol, declared.port)) return `${declared.protocol}/${declared.port}`;
+  const entries = portEntries(ports);
+  if (describePorts(ports) === "all ports") return "all ports";
+  const [first] = entries;
+  const text = first!.port === first!.endPort ? `${first!.protocol}/${first!.port}` : `${first!.protocol}/${first!.port}-${first!.endPort}`;
+  return entries.length === 1 ? text : `${text} and more`;
+}
+
+/** The first `count` owners of a unit in name order, with their pod counts: examples name workloads, always the same ones. */
+function firstOwners(unit: Unit, count: number): [string, number][] {
+  const pods = new Map<string, number>();
+  for (const member of unit.members) pods.set(ownerName(member), (pods.get(ownerName(member)) ?? 0) + 1);
+  return [...pods].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, count);
+}
+
+function summarise(changes: readonly FlowChangeBetween[], external: readonly Unit[], options: ImpactOptions): FlowSummary {
+  const allowed = new Set(options.allowedIngressNamespaces);
+  const ownerIds = new Map<string, number>();
+  const idOf = (name: string) => {
+    let id = ownerIds.get(name);
+    if (id === undefined) ownerIds.set(name, (id = ownerIds.size));
+    return id;
+  };
+  const owners = new Map<Unit, Map<number, number>>();
+  const ownersOf = (unit: Unit) => {
+    let counts = owners.get(unit);
+    if (counts === undefined) {
+      counts = new Map();
+      for (const member of unit.members) {
+        const id = idOf(ownerName(member));
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+      owners.set(unit, counts);
+    }
+    return counts;
+  };
+  const pairs = new Set<number>();
+  const fromAllowed = new Set<number>();
+  for (const { from, to } of changes) {
+    for (const [source, sourcePods] of ownersOf(from)) {
+      for (const [destination] of ownersOf(to)) {
+        // A flow needs two pods: one owner with a single pod in this unit has no flow to itself.
+        if (from === to && source === destination && sourcePods < 2) continue;
+        const key = source * 2 ** 24 + destination;
+        pairs.add(key);
+        if (allowed.has(from.namespace)) fromAllowed.add(key);
+      }
+    }
+  }
+
+  // The most telling examples: from an allowedIngressNamespace, then across namespaces, then on a
+  // port the destination declares (a port it really serves), then by name.
+  const rank = (change: FlowChangeBetween): [number, number, number] => [
+    allowed.has(change.from.namespace) ? 0 : 1,
+    change.from.namespace !== change.to.namespace ? 0 : 1,
+    change.to.representative.workload.namedPorts.some((p) => hasPort(change.ports, p.protocol, p.port)) ? 0 : 1,
+  ];
+  const wanted = options.examples ?? 1;
+  const shownOwners = new Map<Unit, [string, number][]>();
+  const ownersShown = (unit: Unit) => {
+    let names = shownOwners.get(unit);
+    if (names === undefined) shownOwners.set(unit, (names = firstOwners(unit, wanted)));
+    return names;
+  };
+  interface Candidate {
+    rank: [number, number, number];
+    from: string;
+    to: string;
+    change: FlowChangeBetween;
+  }
+  const better = (a: Candidate, b: Candidate) => {
+    for (let i = 0; i < a.rank.length; i++) if (a.rank[i] !== b.rank[i]) return a.rank[i]! < b.rank[i]!;
+    return a.from < b.from || (a.from === b.from && a.to < b.to);
+  };
+  const best: Candidate[] = [];
+  // A group of look-alike units holds several owners: each of the first few in name order is a candidate.
+  for (const change of changes) {
+    const changeRank = rank(change);
+    for (const [from, fromPods] of ownersShown(change.from)) {
+      for (const [to] of ownersShown(change.to)) {
+        if (change.from === change.to && from === to && fromPods < 2) continue;
+        const candidate = { rank: changeRank, from, to, change };
+        if (best.length === wanted && !better(candidate, best.at(-1)!)) continue;
+        if (best.some((b) => b.from === candidate.from && b.to === candidate.to)) continue;
+        const at = best.findIndex((b) => better(candidate, b));
+        best.splice(at < 0 ? best.length : at, 0, candidate);
+        if (best.length > wanted) best.pop();
+      }
+    }
+  }
+  const examples = best.map((b) => ({ from: b.from, to: b.to, ports: portsText(b.change.ports, b.change.to.representative) }));
+  const externalOwners = [...new Set(external.flatMap((unit) => unit.members.map(ownerName)))].sort();
+  return { flows: pairs.size, examples, fromAllowedNamespaces: fromAllowed.size, external: externalOwners.length, externalExample: externalOwners[0] };
+}
+
+export function impactOf(cluster: ImpactCluster, change: PolicyChange, options: ImpactOptions): Impact {
+  const flows = changedFlows(cluster, change, options);
+  options.deadline?.check();
+  return { cutOff: summarise(flows.removed, flows.externalRemoved, options), opened: summarise(flows.added, flows.externalAdded, options) };
+}
