@@ -15,8 +15,8 @@ t.test("a warning of exactly 120 characters is kept whole; one of 121 is cut to 
   t.same(warningsOf(warn("a".repeat(109))), [`NP024 spec: ${"a".repeat(105)}...`]);
 });
 
-t.test("newlines, carriage returns and tabs become one space; an empty path reads (object)", async (t) => {
-  t.same(warningsOf(warn("one\r\n\ttwo\nthree", "")), ["NP024 (object): one two three"]);
+t.test("newlines, carriage returns and tabs become one space; a finding without a path (about the whole change) reads `ID message`", async (t) => {
+  t.same(warningsOf(warn("one\r\n\ttwo\nthree", "")), ["NP024 one two three"]);
   t.equal(denialOf(deny("a\nb")), "netfence found 1 problem: NP021 spec: a b");
 });
 
