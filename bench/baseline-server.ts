@@ -66,7 +66,9 @@ app.get("/answered", async () => ({ answered }));
 
 await app.listen({ host: values.host, port: Number(values.port) });
 const address = app.server.address();
-process.stdout.write(`${JSON.stringify({ listening: typeof address === "object" && address !== null ? address.port : undefined })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ listening: typeof address === "object" && address !== null ? address.port : undefined })}\n`,
+);
 
 const stop = () => {
   app.close().then(

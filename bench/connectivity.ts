@@ -5,7 +5,13 @@
 import { parseArgs } from "node:util";
 import { clusterFromObjects, diffEngines, Engine } from "../src/connectivity/index.ts";
 
-const { values } = parseArgs({ options: { pods: { type: "string", default: "5000" }, namespaces: { type: "string", default: "500" }, policies: { type: "string", default: "1000" } } });
+const { values } = parseArgs({
+  options: {
+    pods: { type: "string", default: "5000" },
+    namespaces: { type: "string", default: "500" },
+    policies: { type: "string", default: "1000" },
+  },
+});
 const POD_COUNT = Number(values.pods);
 const NAMESPACE_COUNT = Number(values.namespaces);
 const POLICY_COUNT = Number(values.policies);
@@ -14,7 +20,11 @@ const APPS = ["web", "api", "worker", "db"];
 function syntheticObjects(policyCount: number): unknown[] {
   const objects: unknown[] = [];
   for (let n = 0; n < NAMESPACE_COUNT; n++) {
-    objects.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: `ns-${n}`, labels: { team: `t${n % 50}`, env: n % 3 === 0 ? "prod" : "dev" } } });
+    objects.push({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: `ns-${n}`, labels: { team: `t${n % 50}`, env: n % 3 === 0 ? "prod" : "dev" } },
+    });
   }
   for (let p = 0; p < POD_COUNT; p++) {
     const n = p % NAMESPACE_COUNT;
@@ -23,7 +33,11 @@ function syntheticObjects(policyCount: number): unknown[] {
     objects.push({
       apiVersion: "v1",
       kind: "Pod",
-      metadata: { name: `${app}-${p}`, namespace: `ns-${n}`, labels: { app, "app.kubernetes.io/part-of": `shop-${n % 7}` } },
+      metadata: {
+        name: `${app}-${p}`,
+        namespace: `ns-${n}`,
+        labels: { app, "app.kubernetes.io/part-of": `shop-${n % 7}` },
+      },
       spec: { containers: [{ name: app, ports: [{ name: "http", containerPort: app === "db" ? 5432 : 8080 }] }] },
       status: { phase: "Running", podIP: `10.${(p >> 16) & 255}.${(p >> 8) & 255}.${p & 255}` },
     });
@@ -34,17 +48,50 @@ function syntheticObjects(policyCount: number): unknown[] {
     const kind = (i + Math.floor(i / NAMESPACE_COUNT)) % 4;
     const spec =
       kind === 0
-        ? { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }, { from: [{ namespaceSelector: { matchLabels: { team: `t${n % 50}` } } }], ports: [{ port: "http" }] }] }
+        ? {
+            podSelector: {},
+            ingress: [
+              { from: [{ podSelector: {} }] },
+              { from: [{ namespaceSelector: { matchLabels: { team: `t${n % 50}` } } }], ports: [{ port: "http" }] },
+            ],
+          }
         : kind === 1
-          ? { podSelector: { matchLabels: { app: "db" } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: "api" } } }], ports: [{ port: 5432 }] }] }
+          ? {
+              podSelector: { matchLabels: { app: "db" } },
+              ingress: [{ from: [{ podSelector: { matchLabels: { app: "api" } } }], ports: [{ port: 5432 }] }],
+            }
           : kind === 2
             ? {
                 podSelector: { matchLabels: { app: "web" } },
                 policyTypes: ["Egress"],
-                egress: [{ to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }], ports: [{ port: 53, protocol: "UDP" }] }, { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8"] } }], ports: [{ port: 443 }] }],
+                egress: [
+                  {
+                    to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }],
+                    ports: [{ port: 53, protocol: "UDP" }],
+                  },
+                  { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8"] } }], ports: [{ port: 443 }] },
+                ],
               }
-            : { podSelector: { matchExpressions: [{ key: "app", operator: "In", values: ["api", "worker"] }] }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { env: "prod" } }, podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: 8000, endPort: 8100 }] }] };
-    objects.push({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: `p-${i}`, namespace: `ns-${n}` }, spec });
+            : {
+                podSelector: { matchExpressions: [{ key: "app", operator: "In", values: ["api", "worker"] }] },
+                ingress: [
+                  {
+                    from: [
+                      {
+                        namespaceSelector: { matchLabels: { env: "prod" } },
+                        podSelector: { matchLabels: { app: "web" } },
+                      },
+                    ],
+                    ports: [{ port: 8000, endPort: 8100 }],
+                  },
+                ],
+              };
+    objects.push({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: `p-${i}`, namespace: `ns-${n}` },
+      spec,
+    });
   }
   return objects;
 }
@@ -61,11 +108,15 @@ function step<T>(name: string, work: () => T): T {
   const cpu = process.cpuUsage(cpuBefore);
   const heapAfter = process.memoryUsage().heapUsed;
   // CPU time as well as wall time: on a shared machine the wall clock also measures the neighbours.
-  console.log(`| ${name} | ${ms.toFixed(0)} ms | ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms | ${mb(heapAfter - heapBefore)} | ${mb(process.memoryUsage().rss)} |`);
+  console.log(
+    `| ${name} | ${ms.toFixed(0)} ms | ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms | ${mb(heapAfter - heapBefore)} | ${mb(process.memoryUsage().rss)} |`,
+  );
   return result;
 }
 
-console.log(`load average ${(await import("node:os")).loadavg()[0]!.toFixed(1)}; ${POD_COUNT} pods, ${NAMESPACE_COUNT} namespaces, ${POLICY_COUNT} NetworkPolicies; Node ${process.version}${gc ? "" : " (run with --expose-gc for heap deltas)"}\n`);
+console.log(
+  `load average ${(await import("node:os")).loadavg()[0]!.toFixed(1)}; ${POD_COUNT} pods, ${NAMESPACE_COUNT} namespaces, ${POLICY_COUNT} NetworkPolicies; Node ${process.version}${gc ? "" : " (run with --expose-gc for heap deltas)"}\n`,
+);
 console.log("| step | wall time | CPU time | heap added | RSS after |\n| --- | ---: | ---: | ---: | ---: |");
 const objects = step("synthetic objects", () => syntheticObjects(POLICY_COUNT));
 const cluster = step("clusterFromObjects", () => clusterFromObjects(objects));
@@ -77,18 +128,26 @@ const matrix = step("full matrix: every class pair and outside", () => {
   for (const s of m.classes) {
     m.egressExternal(s.index);
     m.ingressExternal(s.index);
-    for (const d of m.classes) if (m.cell(s.index, d.index).allowed.TCP.length > 0) allowedPairs += s.members.length * d.members.length;
+    for (const d of m.classes)
+      if (m.cell(s.index, d.index).allowed.TCP.length > 0) allowedPairs += s.members.length * d.members.length;
   }
   return m;
 });
 // The change: ns-0's first policy (same-namespace and team traffic) becomes a default deny.
 const firstPolicy = NAMESPACE_COUNT + POD_COUNT;
-const changed = syntheticObjects(POLICY_COUNT).map((o, i) => (i === firstPolicy ? { ...(o as object), spec: { podSelector: {} } } : o));
+const changed = syntheticObjects(POLICY_COUNT).map((o, i) =>
+  i === firstPolicy ? { ...(o as object), spec: { podSelector: {} } } : o,
+);
 const afterCluster = clusterFromObjects(changed);
-const diff = step("diff after one policy changed (AFTER compiled, classes, affected rows only)", () => diffEngines(engine, new Engine(afterCluster)));
+const diff = step("diff after one policy changed (AFTER compiled, classes, affected rows only)", () =>
+  diffEngines(engine, new Engine(afterCluster)),
+);
 const ids = cluster.workloads.map((w) => w.id);
 const QUERIES = 1000;
 step(`${QUERIES} explain queries`, () => {
-  for (let i = 0; i < QUERIES; i++) engine.explain({ from: ids[(i * 7919) % ids.length]!, to: ids[(i * 104729) % ids.length]!, port: 8080 });
+  for (let i = 0; i < QUERIES; i++)
+    engine.explain({ from: ids[(i * 7919) % ids.length]!, to: ids[(i * 104729) % ids.length]!, port: 8080 });
 });
-console.log(`\n${classes.length} classes for ${cluster.workloads.length} workloads; ${allowedPairs} of ${ids.length ** 2} pod pairs allow some TCP port; diff: ${diff.removed.length} removed, ${diff.added.length} added`);
+console.log(
+  `\n${classes.length} classes for ${cluster.workloads.length} workloads; ${allowedPairs} of ${ids.length ** 2} pod pairs allow some TCP port; diff: ${diff.removed.length} removed, ${diff.added.length} added`,
+);

@@ -93,16 +93,29 @@ const policy = (namespace: string, name: string) => ({
   spec: {
     podSelector: { matchLabels: { "app.kubernetes.io/name": "checkout" } },
     policyTypes: ["Ingress", "Egress"],
-    ingress: [{ from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "frontend" } } }], ports: [{ protocol: "TCP", port: 8080 }] }],
+    ingress: [
+      {
+        from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "frontend" } } }],
+        ports: [{ protocol: "TCP", port: 8080 }],
+      },
+    ],
     egress: [
       {
-        to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+        to: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+            podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+          },
+        ],
         ports: [
           { protocol: "UDP", port: 53 },
           { protocol: "TCP", port: 53 },
         ],
       },
-      { to: [{ ipBlock: { cidr: "10.20.0.0/16", except: ["10.20.5.0/24"] } }], ports: [{ protocol: "TCP", port: 5432 }] },
+      {
+        to: [{ ipBlock: { cidr: "10.20.0.0/16", except: ["10.20.5.0/24"] } }],
+        ports: [{ protocol: "TCP", port: 5432 }],
+      },
     ],
   },
 });
@@ -142,7 +155,15 @@ async function main() {
     const floorPort = await freePort();
     floorServer = spawn(
       process.execPath,
-      [join(import.meta.dirname, "baseline-server.ts"), "--cert", join(cluster.dir, "netfence.crt"), "--key", join(cluster.dir, "netfence.key"), "--port", String(floorPort)],
+      [
+        join(import.meta.dirname, "baseline-server.ts"),
+        "--cert",
+        join(cluster.dir, "netfence.crt"),
+        "--key",
+        join(cluster.dir, "netfence.key"),
+        "--port",
+        String(floorPort),
+      ],
       { stdio: "ignore", env: { ...process.env, NODE_OPTIONS: "" } },
     );
     const ca = Buffer.from(cluster.netfenceCaBundle, "base64").toString();
@@ -151,7 +172,9 @@ async function main() {
         const req = request({ host: "127.0.0.1", port: floorPort, path: "/answered", ca, agent: false }, (res) => {
           let text = "";
           res.on("data", (d) => (text += d));
-          res.on("end", () => resolveCount(res.statusCode === 200 ? (JSON.parse(text) as { answered: number }).answered : -1));
+          res.on("end", () =>
+            resolveCount(res.statusCode === 200 ? (JSON.parse(text) as { answered: number }).answered : -1),
+          );
         });
         req.on("error", () => resolveCount(-1));
         req.end();
@@ -161,14 +184,26 @@ async function main() {
       ...configuration,
       webhooks: configuration.webhooks.map((webhook) => ({
         ...webhook,
-        clientConfig: { ...webhook.clientConfig, url: webhook.clientConfig.url.replace(`:${cluster.netfencePort}/`, `:${floorPort}/`) },
+        clientConfig: {
+          ...webhook.clientConfig,
+          url: webhook.clientConfig.url.replace(`:${cluster.netfencePort}/`, `:${floorPort}/`),
+        },
       })),
     }));
 
     const namespaces: Record<Series, string> = { plain: "bench-e2e", isolated: "bench-e2e-isolated" };
-    await api.call("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: namespaces.plain } });
-    await api.call("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: namespaces.isolated, labels: { "netfence.io/isolation": "enabled" } } });
-    const dryRun = (namespace: string, body: unknown) => api.call("POST", `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies?dryRun=All`, body);
+    await api.call("POST", "/api/v1/namespaces", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: namespaces.plain },
+    });
+    await api.call("POST", "/api/v1/namespaces", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: namespaces.isolated, labels: { "netfence.io/isolation": "enabled" } },
+    });
+    const dryRun = (namespace: string, body: unknown) =>
+      api.call("POST", `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies?dryRun=All`, body);
     // The namespace informer must have seen the isolation label before the isolated series counts.
     await waitUntil("netfence to see the isolated namespace", async () => {
       const { json } = await dryRun(namespaces.isolated, policy(namespaces.isolated, "probe"));
@@ -209,10 +244,18 @@ async function main() {
       for (const series of ["plain", "isolated"] as const) {
         for (let i = 0; i < perBlock + WARMUP; i++) {
           const name = `bench-${serial++}`;
-          const { status, ms, json } = await api.call("POST", `/apis/networking.k8s.io/v1/namespaces/${namespaces[series]}/networkpolicies`, policy(namespaces[series], name));
-          if (status !== 201) throw new Error(`creating ${namespaces[series]}/${name}: HTTP ${status} ${JSON.stringify(json).slice(0, 300)}`);
+          const { status, ms, json } = await api.call(
+            "POST",
+            `/apis/networking.k8s.io/v1/namespaces/${namespaces[series]}/networkpolicies`,
+            policy(namespaces[series], name),
+          );
+          if (status !== 201)
+            throw new Error(
+              `creating ${namespaces[series]}/${name}: HTTP ${status} ${JSON.stringify(json).slice(0, 300)}`,
+            );
           const injected = json?.metadata?.annotations?.["netfence.io/injected-ingress-namespaces"] !== undefined;
-          if (series === "isolated" && injected !== (state === "netfence")) throw new Error(`${namespaces.isolated}/${name}: mutated ${injected} with ${state}`);
+          if (series === "isolated" && injected !== (state === "netfence"))
+            throw new Error(`${namespaces.isolated}/${name}: mutated ${injected} with ${state}`);
           if (i >= WARMUP) samples[series][state].push(ms);
         }
       }
@@ -226,7 +269,9 @@ async function main() {
 
   const report = Object.fromEntries(
     (Object.keys(samples) as Series[]).map((series) => {
-      const s = Object.fromEntries((Object.keys(samples[series]) as State[]).map((state) => [state, summarize(samples[series][state])])) as Record<State, Latency>;
+      const s = Object.fromEntries(
+        (Object.keys(samples[series]) as State[]).map((state) => [state, summarize(samples[series][state])]),
+      ) as Record<State, Latency>;
       return [
         series,
         {
@@ -238,27 +283,53 @@ async function main() {
         },
       ];
     }),
-  ) as Record<Series, Record<State, Latency> & { netfenceAddedMedianMs: number; netfenceAddedP99Ms: number; floorAddedMedianMs: number; floorAddedP99Ms: number }>;
+  ) as Record<
+    Series,
+    Record<State, Latency> & {
+      netfenceAddedMedianMs: number;
+      netfenceAddedP99Ms: number;
+      floorAddedMedianMs: number;
+      floorAddedP99Ms: number;
+    }
+  >;
 
   const out = process.stdout;
   const f = (x: number) => x.toFixed(2);
   const n = samples.plain.none.length;
-  out.write(`\nNetworkPolicy CREATE through kube-apiserver, sequential on one keep-alive connection, ${n} creates per state and series\n`);
-  out.write(`  ${"".padEnd(24)}${"no webhook".padStart(12)}${"floor".padStart(9)}${"netfence".padStart(10)}${"floor adds".padStart(12)}${"netfence adds".padStart(15)}\n`);
+  out.write(
+    `\nNetworkPolicy CREATE through kube-apiserver, sequential on one keep-alive connection, ${n} creates per state and series\n`,
+  );
+  out.write(
+    `  ${"".padEnd(24)}${"no webhook".padStart(12)}${"floor".padStart(9)}${"netfence".padStart(10)}${"floor adds".padStart(12)}${"netfence adds".padStart(15)}\n`,
+  );
   const titles: Record<Series, string> = { plain: "plain namespace", isolated: "isolated namespace (patched)" };
   for (const series of Object.keys(report) as Series[]) {
     const r = report[series];
     out.write(`  ${titles[series]}\n`);
-    out.write(`    ${"median ms".padEnd(22)}${f(r.none.p50).padStart(12)}${f(r.floor.p50).padStart(9)}${f(r.netfence.p50).padStart(10)}${f(r.floorAddedMedianMs).padStart(12)}${f(r.netfenceAddedMedianMs).padStart(15)}\n`);
-    out.write(`    ${"p99 ms".padEnd(22)}${f(r.none.p99).padStart(12)}${f(r.floor.p99).padStart(9)}${f(r.netfence.p99).padStart(10)}${f(r.floorAddedP99Ms).padStart(12)}${f(r.netfenceAddedP99Ms).padStart(15)}\n`);
+    out.write(
+      `    ${"median ms".padEnd(22)}${f(r.none.p50).padStart(12)}${f(r.floor.p50).padStart(9)}${f(r.netfence.p50).padStart(10)}${f(r.floorAddedMedianMs).padStart(12)}${f(r.netfenceAddedMedianMs).padStart(15)}\n`,
+    );
+    out.write(
+      `    ${"p99 ms".padEnd(22)}${f(r.none.p99).padStart(12)}${f(r.floor.p99).padStart(9)}${f(r.netfence.p99).padStart(10)}${f(r.floorAddedP99Ms).padStart(12)}${f(r.netfenceAddedP99Ms).padStart(15)}\n`,
+    );
   }
   const dir = join(import.meta.dirname, "results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `e2e-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  const json = { date: new Date().toISOString(), creates: CREATES, order: ORDER, report, samples, clusterStartSeconds: clusterSeconds, elapsedSeconds: (performance.now() - started) / 1000 };
+  const json = {
+    date: new Date().toISOString(),
+    creates: CREATES,
+    order: ORDER,
+    report,
+    samples,
+    clusterStartSeconds: clusterSeconds,
+    elapsedSeconds: (performance.now() - started) / 1000,
+  };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(join(dir, "e2e-latest.json"), `${JSON.stringify(json, null, 2)}\n`);
-  out.write(`\nresults: ${file}\ncluster start: ${clusterSeconds.toFixed(0)} s, total time: ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  out.write(
+    `\nresults: ${file}\ncluster start: ${clusterSeconds.toFixed(0)} s, total time: ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+  );
 }
 
 await main();

@@ -28,11 +28,28 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("run with --expose-gc (npm run bench:impact)");
 
 const nsName = (i: number) => `team-${String(i).padStart(3, "0")}`;
-const managedFields = [{ manager: "kube-controller-manager", operation: "Update", apiVersion: "v1", time: "2026-12-01T10:00:00Z", fieldsType: "FieldsV1", fieldsV1: { "f:metadata": { "f:labels": { ".": {}, "f:app": {}, "f:pod-template-hash": {} } }, "f:spec": { "f:containers": { 'k:{"name":"main"}': { ".": {}, "f:image": {}, "f:ports": {} } } } } }];
+const managedFields = [
+  {
+    manager: "kube-controller-manager",
+    operation: "Update",
+    apiVersion: "v1",
+    time: "2026-12-01T10:00:00Z",
+    fieldsType: "FieldsV1",
+    fieldsV1: {
+      "f:metadata": { "f:labels": { ".": {}, "f:app": {}, "f:pod-template-hash": {} } },
+      "f:spec": { "f:containers": { 'k:{"name":"main"}': { ".": {}, "f:image": {}, "f:ports": {} } } },
+    },
+  },
+];
 
 /** Per namespace: web (4 replicas), api (4, port http 8080), db (2, port postgres 5432). */
 function podObject(ns: number, index: number) {
-  const [app, replicas, ports] = index < 4 ? ["web", 4, []] : index < 8 ? ["api", 4, [{ name: "http", containerPort: 8080, protocol: "TCP" }]] : ["db", 2, [{ name: "postgres", containerPort: 5432, protocol: "TCP" }]];
+  const [app, replicas, ports] =
+    index < 4
+      ? ["web", 4, []]
+      : index < 8
+        ? ["api", 4, [{ name: "http", containerPort: 8080, protocol: "TCP" }]]
+        : ["db", 2, [{ name: "postgres", containerPort: 5432, protocol: "TCP" }]];
   const hash = `${app}${ns}`.padEnd(10, "x").slice(0, 10);
   const ip = `10.${Math.floor(ns / 200) + 1}.${ns % 200}.${index + 1}`;
   return {
@@ -45,14 +62,39 @@ function podObject(ns: number, index: number) {
       resourceVersion: String(ns * 100 + index),
       labels: { app, "pod-template-hash": hash, team: `t${ns % 20}` },
       annotations: { "kubectl.kubernetes.io/restartedAt": "2026-12-01T10:00:00Z" },
-      ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: `${app}-${hash}`, uid: "u", controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: "apps/v1",
+          kind: "ReplicaSet",
+          name: `${app}-${hash}`,
+          uid: "u",
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
       managedFields,
     },
     spec: {
-      containers: [{ name: "main", image: `registry.example/${app}:1.2.3`, ports, resources: { requests: { cpu: "100m", memory: "128Mi" } }, env: [{ name: "MODE", value: "prod" }], volumeMounts: [{ name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true }] }],
+      containers: [
+        {
+          name: "main",
+          image: `registry.example/${app}:1.2.3`,
+          ports,
+          resources: { requests: { cpu: "100m", memory: "128Mi" } },
+          env: [{ name: "MODE", value: "prod" }],
+          volumeMounts: [
+            { name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true },
+          ],
+        },
+      ],
       nodeName: `node-${ns % 50}`,
       serviceAccountName: "default",
-      volumes: [{ name: "kube-api-access", projected: { sources: [{ serviceAccountToken: { path: "token", expirationSeconds: 3607 } }] } }],
+      volumes: [
+        {
+          name: "kube-api-access",
+          projected: { sources: [{ serviceAccountToken: { path: "token", expirationSeconds: 3607 } }] },
+        },
+      ],
       replicas,
     },
     status: {
@@ -60,22 +102,59 @@ function podObject(ns: number, index: number) {
       hostIP: "192.168.0.1",
       podIP: ip,
       podIPs: [{ ip }],
-      conditions: ["Initialized", "Ready", "ContainersReady", "PodScheduled"].map((type) => ({ type, status: "True", lastTransitionTime: "2026-12-01T10:00:00Z" })),
-      containerStatuses: [{ name: "main", ready: true, restartCount: 0, image: `registry.example/${app}:1.2.3`, imageID: `registry.example/${app}@sha256:${"a".repeat(64)}`, containerID: `containerd://${"b".repeat(64)}`, started: true, state: { running: { startedAt: "2026-12-01T10:00:00Z" } } }],
+      conditions: ["Initialized", "Ready", "ContainersReady", "PodScheduled"].map((type) => ({
+        type,
+        status: "True",
+        lastTransitionTime: "2026-12-01T10:00:00Z",
+      })),
+      containerStatuses: [
+        {
+          name: "main",
+          ready: true,
+          restartCount: 0,
+          image: `registry.example/${app}:1.2.3`,
+          imageID: `registry.example/${app}@sha256:${"a".repeat(64)}`,
+          containerID: `containerd://${"b".repeat(64)}`,
+          started: true,
+          state: { running: { startedAt: "2026-12-01T10:00:00Z" } },
+        },
+      ],
     },
   };
 }
 
 /** Two per namespace: a default-deny for ingress, and web -> api on http. */
 function policyObjects(ns: number) {
-  const metadata = (name: string) => ({ name, namespace: nsName(ns), resourceVersion: String(ns), uid: `p-${ns}-${name}` });
+  const metadata = (name: string) => ({
+    name,
+    namespace: nsName(ns),
+    resourceVersion: String(ns),
+    uid: `p-${ns}-${name}`,
+  });
   return [
-    { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: metadata("default-deny"), spec: { podSelector: {}, policyTypes: ["Ingress"] } },
+    {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: metadata("default-deny"),
+      spec: { podSelector: {}, policyTypes: ["Ingress"] },
+    },
     {
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
       metadata: metadata("web-to-api"),
-      spec: { podSelector: { matchLabels: { app: "api" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }, { namespaceSelector: { matchLabels: { team: `t${ns % 20}` } } }], ports: [{ port: "http" }] }] },
+      spec: {
+        podSelector: { matchLabels: { app: "api" } },
+        policyTypes: ["Ingress"],
+        ingress: [
+          {
+            from: [
+              { podSelector: { matchLabels: { app: "web" } } },
+              { namespaceSelector: { matchLabels: { team: `t${ns % 20}` } } },
+            ],
+            ports: [{ port: "http" }],
+          },
+        ],
+      },
     },
   ];
 }
@@ -85,7 +164,12 @@ function items(path: string, from: number, to: number): unknown[] {
   for (let ns = from; ns < to; ns++) {
     if (path.endsWith("/pods")) for (let i = 0; i < PODS_PER_NAMESPACE; i++) out.push(podObject(ns, i));
     else if (path.endsWith("/networkpolicies")) out.push(...policyObjects(ns));
-    else out.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: nsName(ns), labels: { "kubernetes.io/metadata.name": nsName(ns), team: `t${ns % 20}` } } });
+    else
+      out.push({
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: nsName(ns), labels: { "kubernetes.io/metadata.name": nsName(ns), team: `t${ns % 20}` } },
+      });
   }
   return out;
 }
@@ -96,7 +180,13 @@ const client: KubeClient = {
     const page = 50;
     const from = Number(token ?? 0);
     const to = Math.min(NAMESPACES, from + page);
-    return { items: items(path, from, to), continue: to < NAMESPACES ? String(to) : undefined, resourceVersion: "1", kind: "List", apiVersion: "v1" };
+    return {
+      items: items(path, from, to),
+      continue: to < NAMESPACES ? String(to) : undefined,
+      resourceVersion: "1",
+      kind: "List",
+      apiVersion: "v1",
+    };
   },
   watch: (_path, { signal }) => new Promise((resolve) => signal?.addEventListener("abort", () => resolve())),
   get: () => Promise.reject(new Error("not used")),
@@ -133,18 +223,46 @@ const impact = impactCheck({
   log,
 });
 const base = admissionPolicy(config, namespaces);
-const apps = { off: buildApp({ policy: base, bodyLimitBytes: config.bodyLimitBytes }), on: buildApp({ policy: { ...base, impact }, bodyLimitBytes: config.bodyLimitBytes }) };
+const apps = {
+  off: buildApp({ policy: base, bodyLimitBytes: config.bodyLimitBytes }),
+  on: buildApp({ policy: { ...base, impact }, bodyLimitBytes: config.bodyLimitBytes }),
+};
 
 /** The requests: a default-deny for egress, an ingress allow from one team, a db lock-down; in random namespaces. */
 function review(i: number) {
   const ns = nsName((i * 7919) % NAMESPACES);
   const specs = [
     { podSelector: {}, policyTypes: ["Egress"], egress: [{ ports: [{ port: 53, protocol: "UDP" }] }] },
-    { podSelector: { matchLabels: { app: "api" } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "t3" } } }] }] },
-    { podSelector: { matchLabels: { app: "db" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: { matchLabels: { app: "api" } } }], ports: [{ port: "postgres" }] }] },
+    {
+      podSelector: { matchLabels: { app: "api" } },
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "t3" } } }] }],
+    },
+    {
+      podSelector: { matchLabels: { app: "db" } },
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: "api" } } }], ports: [{ port: "postgres" }] }],
+    },
   ];
-  const object = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: `bench-${i}`, namespace: ns }, spec: specs[i % specs.length] };
-  return { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: `u${i}`, kind: { group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy" }, resource: { group: "networking.k8s.io", version: "v1", resource: "networkpolicies" }, namespace: ns, name: `bench-${i}`, operation: "CREATE", object, dryRun: false } };
+  const object = {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name: `bench-${i}`, namespace: ns },
+    spec: specs[i % specs.length],
+  };
+  return {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid: `u${i}`,
+      kind: { group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy" },
+      resource: { group: "networking.k8s.io", version: "v1", resource: "networkpolicies" },
+      namespace: ns,
+      name: `bench-${i}`,
+      operation: "CREATE",
+      object,
+      dryRun: false,
+    },
+  };
 }
 
 const latencies: Record<"on" | "off", number[]> = { on: [], off: [] };
@@ -171,15 +289,29 @@ latencies.on.length = latencies.off.length = 0;
 cpuMicros.on = cpuMicros.off = 0;
 warned = 0;
 const blockSize = Math.floor(REQUESTS / 4);
-for (const [state, offset] of [["off", 0], ["on", 0], ["on", 1], ["off", 1]] as const) await block(state, 1000 + offset * blockSize, blockSize);
+for (const [state, offset] of [
+  ["off", 0],
+  ["on", 0],
+  ["on", 1],
+  ["off", 1],
+] as const)
+  await block(state, 1000 + offset * blockSize, blockSize);
 
-const quantile = (values: number[], q: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))]!;
-const row = (state: "on" | "off") => `${quantile(latencies[state], 0.5).toFixed(3)} / ${quantile(latencies[state], 0.99).toFixed(3)} ms`;
+const quantile = (values: number[], q: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))]!;
+const row = (state: "on" | "off") =>
+  `${quantile(latencies[state], 0.5).toFixed(3)} / ${quantile(latencies[state], 0.99).toFixed(3)} ms`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-console.log(`cluster: ${namespaces.all().length} namespaces, ${workloads.size} pods (${[...workloads.shapes()].length} shapes), ${NAMESPACES * 2} policies; ${REQUESTS / 2} CREATEs per state`);
+console.log(
+  `cluster: ${namespaces.all().length} namespaces, ${workloads.size} pods (${[...workloads.shapes()].length} shapes), ${NAMESPACES * 2} policies; ${REQUESTS / 2} CREATEs per state`,
+);
 console.log(`impact off  p50 / p99: ${row("off")}`);
 console.log(`impact on   p50 / p99: ${row("on")}   (${warned} of ${latencies.on.length} answers carried NP050/NP051)`);
-console.log(`CPU per request: off ${(cpuMicros.off / latencies.off.length / 1000).toFixed(3)} ms, on ${(cpuMicros.on / latencies.on.length / 1000).toFixed(3)} ms`);
-console.log(`added by impact: p50 ${(quantile(latencies.on, 0.5) - quantile(latencies.off, 0.5)).toFixed(3)} ms, p99 ${(quantile(latencies.on, 0.99) - quantile(latencies.off, 0.99)).toFixed(3)} ms`);
+console.log(
+  `CPU per request: off ${(cpuMicros.off / latencies.off.length / 1000).toFixed(3)} ms, on ${(cpuMicros.on / latencies.on.length / 1000).toFixed(3)} ms`,
+);
+console.log(
+  `added by impact: p50 ${(quantile(latencies.on, 0.5) - quantile(latencies.off, 0.5)).toFixed(3)} ms, p99 ${(quantile(latencies.on, 0.99) - quantile(latencies.off, 0.99)).toFixed(3)} ms`,
+);
 console.log(`caches: RSS +${mb(after.rss - before.rss)}, heap +${mb(after.heapUsed - before.heapUsed)} (after gc)`);
 await Promise.all([namespaces.stop(), policies.stop(), workloads.stop(), apps.on.close(), apps.off.close()]);

@@ -143,12 +143,20 @@ async function closedLoop(spec: LoadSpec, mix: MixEntry[]): Promise<LoadResult> 
     tlsOptions: { ca: spec.ca },
   } as autocannon.Options);
   const started = performance.now();
-  instance.on("response", (client: { requestIterator?: { currentRequest?: { mixName?: string } } }, statusCode: number, _bytes: number, ms: number) => {
-    if (statusCode >= 200 && statusCode < 300) {
-      latencies.push(ms);
-      classes.push(client.requestIterator?.currentRequest?.mixName ?? "?");
-    }
-  });
+  instance.on(
+    "response",
+    (
+      client: { requestIterator?: { currentRequest?: { mixName?: string } } },
+      statusCode: number,
+      _bytes: number,
+      ms: number,
+    ) => {
+      if (statusCode >= 200 && statusCode < 300) {
+        latencies.push(ms);
+        classes.push(client.requestIterator?.currentRequest?.mixName ?? "?");
+      }
+    },
+  );
   const result = await instance;
   const seconds = (performance.now() - started) / 1000;
   const non2xx = result.non2xx;
@@ -210,7 +218,11 @@ async function openLoop(spec: LoadSpec, mix: MixEntry[]): Promise<LoadResult> {
           path: mix[k]!.path,
           agent,
           timeout: timeoutMs,
-          headers: { "content-type": "application/json", accept: "application/json", "content-length": bodies[k]!.length },
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json",
+            "content-length": bodies[k]!.length,
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -41,7 +41,14 @@ for (const node of profile.nodes) for (const child of node.children ?? []) paren
 
 const label = (node: ProfileNode) => {
   const { functionName, url, lineNumber } = node.callFrame;
-  const where = url === "" ? "" : ` ${url.replace(/^file:\/\//, "").split("/").slice(-2).join("/")}:${lineNumber + 1}`;
+  const where =
+    url === ""
+      ? ""
+      : ` ${url
+          .replace(/^file:\/\//, "")
+          .split("/")
+          .slice(-2)
+          .join("/")}:${lineNumber + 1}`;
   return `${functionName || "(anonymous)"}${where}`;
 };
 
@@ -79,5 +86,8 @@ const print = (title: string, table: Map<string, number>) => {
 process.stdout.write(`${file}: ${(total / 1e6).toFixed(1)} s sampled\n`);
 print("self time", self);
 print("inclusive time", inclusive);
-writeFileSync(`${file}.folded`, [...folded].map(([stack, micros]) => `${stack} ${Math.round(micros)}`).join("\n") + "\n");
+writeFileSync(
+  `${file}.folded`,
+  [...folded].map(([stack, micros]) => `${stack} ${Math.round(micros)}`).join("\n") + "\n",
+);
 process.stdout.write(`\nfolded stacks: ${file}.folded\n`);

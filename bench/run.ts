@@ -138,8 +138,17 @@ const serverEnv = (): NodeJS.ProcessEnv => {
   return env;
 };
 
-function spawnServer(name: Server["name"], script: string, scriptArgs: string[], port: number, profileDir: string | undefined): Server {
-  const flags = profileDir !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+function spawnServer(
+  name: Server["name"],
+  script: string,
+  scriptArgs: string[],
+  port: number,
+  profileDir: string | undefined,
+): Server {
+  const flags =
+    profileDir !== undefined
+      ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+      : [];
   const child = spawn(NODE, [...flags, script, ...scriptArgs], { env: serverEnv(), stdio: ["ignore", "pipe", "pipe"] });
   const log: string[] = [];
   const keep = (chunk: Buffer) => {
@@ -165,7 +174,15 @@ function httpsGet(port: number, ca: string, path: string): Promise<number> {
 function httpsPost(port: number, ca: string, path: string, body: string): Promise<{ status: number; json: any }> {
   return new Promise((resolvePost, reject) => {
     const req = request(
-      { host: "127.0.0.1", port, path, method: "POST", ca, agent: false, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: "POST",
+        ca,
+        agent: false,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -187,7 +204,8 @@ function httpsPost(port: number, ca: string, path: string, body: string): Promis
 async function waitReady(server: Server, ca: string, path: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (server.child.exitCode !== null) throw new Error(`${server.name} exited (${server.child.exitCode}):\n${server.log.join("")}`);
+    if (server.child.exitCode !== null)
+      throw new Error(`${server.name} exited (${server.child.exitCode}):\n${server.log.join("")}`);
     if ((await httpsGet(server.port, ca, path)) === 200) return;
     await sleep(100);
   }
@@ -200,7 +218,9 @@ async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -230,11 +250,20 @@ async function stopServer(server: Server): Promise<void> {
 
 function tlsHandshake(port: number, ca: string, maxVersion?: "TLSv1.1"): Promise<string> {
   return new Promise((resolveTls) => {
-    const socket = connect({ host: "127.0.0.1", port, ca, servername: "localhost", ...(maxVersion ? { maxVersion, minVersion: "TLSv1" } : {}) }, () => {
-      const cipher = socket.getCipher();
-      resolveTls(`${socket.getProtocol()} ${cipher.standardName}`);
-      socket.end();
-    });
+    const socket = connect(
+      {
+        host: "127.0.0.1",
+        port,
+        ca,
+        servername: "localhost",
+        ...(maxVersion ? { maxVersion, minVersion: "TLSv1" } : {}),
+      },
+      () => {
+        const cipher = socket.getCipher();
+        resolveTls(`${socket.getProtocol()} ${cipher.standardName}`);
+        socket.end();
+      },
+    );
     socket.on("error", (error: NodeJS.ErrnoException) => resolveTls(`refused (${error.code ?? error.message})`));
   });
 }
@@ -265,7 +294,11 @@ class Generator {
   readonly #child: ChildProcess;
   #stderr = "";
   constructor() {
-    this.#child = fork(join(BENCH, "load.ts"), [], { env: serverEnv(), execArgv: [], stdio: ["ignore", "ignore", "pipe", "ipc"] });
+    this.#child = fork(join(BENCH, "load.ts"), [], {
+      env: serverEnv(),
+      execArgv: [],
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+    });
     this.#child.stderr!.on("data", (d) => (this.#stderr = (this.#stderr + d).slice(-4000)));
   }
   run(spec: LoadSpec): Promise<LoadResult> {
@@ -285,7 +318,11 @@ class Generator {
   }
 }
 
-async function runLoad(generator: Generator, server: Server, spec: Omit<LoadSpec, "port">): Promise<{ result: LoadResult; serverCpuMs: number }> {
+async function runLoad(
+  generator: Generator,
+  server: Server,
+  spec: Omit<LoadSpec, "port">,
+): Promise<{ result: LoadResult; serverCpuMs: number }> {
   const pid = server.child.pid!;
   const before = cpuMs(pid);
   const result = await generator.run({ ...spec, port: server.port });
@@ -390,11 +427,26 @@ async function main() {
   const config = loadConfig({ file: configFile, env: {} });
 
   const servers = {
-    netfence: spawnServer("netfence", join(REPO, "src/cli.ts"), ["serve", "--config", configFile], netfencePort, profileDir),
+    netfence: spawnServer(
+      "netfence",
+      join(REPO, "src/cli.ts"),
+      ["serve", "--config", configFile],
+      netfencePort,
+      profileDir,
+    ),
     baseline: spawnServer(
       "baseline",
       join(BENCH, "baseline-server.ts"),
-      ["--cert", certFile, "--key", keyFile, "--port", String(baselinePort), "--body-limit", String(config.bodyLimitBytes)],
+      [
+        "--cert",
+        certFile,
+        "--key",
+        keyFile,
+        "--port",
+        String(baselinePort),
+        "--body-limit",
+        String(config.bodyLimitBytes),
+      ],
       baselinePort,
       profileDir,
     ),
@@ -409,31 +461,56 @@ async function main() {
   process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
 
   try {
-    await Promise.all([waitReady(servers.netfence, certs.caCert, "/readyz"), waitReady(servers.baseline, certs.caCert, "/healthz")]);
+    await Promise.all([
+      waitReady(servers.netfence, certs.caCert, "/readyz"),
+      waitReady(servers.baseline, certs.caCert, "/healthz"),
+    ]);
 
     // Same TLS on both, for the record.
     const tls: Record<string, { negotiated: string; tls11: string }> = {};
     for (const server of all) {
-      tls[server.name] = { negotiated: await tlsHandshake(server.port, certs.caCert), tls11: await tlsHandshake(server.port, certs.caCert, "TLSv1.1") };
+      tls[server.name] = {
+        negotiated: await tlsHandshake(server.port, certs.caCert),
+        tls11: await tlsHandshake(server.port, certs.caCert, "TLSv1.1"),
+      };
     }
-    if (tls.baseline!.negotiated !== tls.netfence!.negotiated || !tls.baseline!.tls11.startsWith("refused") || !tls.netfence!.tls11.startsWith("refused")) {
+    if (
+      tls.baseline!.negotiated !== tls.netfence!.negotiated ||
+      !tls.baseline!.tls11.startsWith("refused") ||
+      !tls.netfence!.tls11.startsWith("refused")
+    ) {
       throw new Error(`the servers' TLS differs: ${JSON.stringify(tls)}`);
     }
 
     // The mix, checked against both servers before it is measured.
     const bodies = new Map(MIX.map((item) => [item.fixture, fixtureBody(item.fixture)]));
-    const checks: { name: string; what: string; bytes: number; weight: number; netfence: string; baseline: string }[] = [];
+    const checks: { name: string; what: string; bytes: number; weight: number; netfence: string; baseline: string }[] =
+      [];
     for (const item of MIX) {
       const body = bodies.get(item.fixture)!;
       const n = await httpsPost(netfencePort, certs.caCert, item.path, body);
       const b = await httpsPost(baselinePort, certs.caCert, item.path, body);
       const nd = n.status === 200 ? decisionOf(n.json) : `HTTP ${n.status}`;
       const bd = b.status === 200 ? decisionOf(b.json) : `HTTP ${b.status}`;
-      if (nd !== item.expect) throw new Error(`netfence answered ${itemName(item)} with ${nd}, expected ${item.expect}: ${JSON.stringify(n.json).slice(0, 500)}`);
+      if (nd !== item.expect)
+        throw new Error(
+          `netfence answered ${itemName(item)} with ${nd}, expected ${item.expect}: ${JSON.stringify(n.json).slice(0, 500)}`,
+        );
       if (bd !== "allowed") throw new Error(`baseline answered ${itemName(item)} with ${bd}`);
-      checks.push({ name: itemName(item), what: item.what, bytes: Buffer.byteLength(body), weight: item.weight, netfence: nd, baseline: bd });
+      checks.push({
+        name: itemName(item),
+        what: item.what,
+        bytes: Buffer.byteLength(body),
+        weight: item.weight,
+        netfence: nd,
+        baseline: bd,
+      });
     }
-    const mixFull: MixEntry[] = interleave(MIX).map((item) => ({ name: itemName(item), path: item.path, body: bodies.get(item.fixture)! }));
+    const mixFull: MixEntry[] = interleave(MIX).map((item) => ({
+      name: itemName(item),
+      path: item.path,
+      body: bodies.get(item.fixture)!,
+    }));
     const mixSmall = mixFull.filter((entry) => entry.name !== LARGE);
     writeFileSync(join(work, "mix.json"), JSON.stringify(mixFull));
     writeFileSync(join(work, "mix-small.json"), JSON.stringify(mixSmall));
@@ -443,7 +520,13 @@ async function main() {
     const generator = new Generator();
     generatorStop = () => generator.stop();
     const common = { host: "127.0.0.1", ca: certs.caCert, separateClasses: [LARGE] };
-    const closed = (mixFile: string, seconds: number): Omit<LoadSpec, "port"> => ({ ...common, mode: "closed", mixFile, durationSeconds: seconds, connections: CONNECTIONS });
+    const closed = (mixFile: string, seconds: number): Omit<LoadSpec, "port"> => ({
+      ...common,
+      mode: "closed",
+      mixFile,
+      durationSeconds: seconds,
+      connections: CONNECTIONS,
+    });
     const open = (mixFile: string): Omit<LoadSpec, "port"> => ({
       ...common,
       mode: "open",
@@ -457,14 +540,35 @@ async function main() {
 
     // JIT and caches warm on both before anything counts.
     // The small requests first, so that memory can be read before any 1 MB object has arrived.
-    for (const server of all) await runLoad(generator, server, closed(join(work, "mix-small.json"), PLAN.warmupSeconds));
+    for (const server of all)
+      await runLoad(generator, server, closed(join(work, "mix-small.json"), PLAN.warmupSeconds));
 
     const records: RunRecord[] = [];
     const scenarios: { id: string; title: string; spec: Omit<LoadSpec, "port">; rounds: number }[] = [
-      { id: "closed-no-1mb", title: `closed loop, ${CONNECTIONS} connections, the mix without the 1 MB object`, spec: closed(join(work, "mix-small.json"), PLAN.closedSeconds), rounds: PLAN.closedRounds },
-      { id: "open-no-1mb", title: `open loop, ${RATE} req/s, the mix without the 1 MB object`, spec: open(join(work, "mix-small.json")), rounds: PLAN.openRounds },
-      { id: "closed-mix", title: `closed loop, ${CONNECTIONS} connections, the mix`, spec: closed(join(work, "mix.json"), PLAN.closedSeconds), rounds: PLAN.closedRounds },
-      { id: "open-mix", title: `open loop, ${RATE} req/s, the mix`, spec: open(join(work, "mix.json")), rounds: PLAN.openRounds },
+      {
+        id: "closed-no-1mb",
+        title: `closed loop, ${CONNECTIONS} connections, the mix without the 1 MB object`,
+        spec: closed(join(work, "mix-small.json"), PLAN.closedSeconds),
+        rounds: PLAN.closedRounds,
+      },
+      {
+        id: "open-no-1mb",
+        title: `open loop, ${RATE} req/s, the mix without the 1 MB object`,
+        spec: open(join(work, "mix-small.json")),
+        rounds: PLAN.openRounds,
+      },
+      {
+        id: "closed-mix",
+        title: `closed loop, ${CONNECTIONS} connections, the mix`,
+        spec: closed(join(work, "mix.json"), PLAN.closedSeconds),
+        rounds: PLAN.closedRounds,
+      },
+      {
+        id: "open-mix",
+        title: `open loop, ${RATE} req/s, the mix`,
+        spec: open(join(work, "mix.json")),
+        rounds: PLAN.openRounds,
+      },
     ];
     const selected = scenarios.filter((s) => args.scenario === undefined || args.scenario.includes(s.id));
     let order = 0;
@@ -477,13 +581,23 @@ async function main() {
           const { result, serverCpuMs } = await runLoad(generator, server, scenario.spec);
           // A server that fell behind is still working off its backlog: let it finish first.
           await waitIdle(server);
-          records.push({ scenario: scenario.id, round, server: server.name, result, serverCpuMs, serverCpuUsPerRequest: (serverCpuMs * 1000) / Math.max(1, result.responses) });
+          records.push({
+            scenario: scenario.id,
+            round,
+            server: server.name,
+            result,
+            serverCpuMs,
+            serverCpuUsPerRequest: (serverCpuMs * 1000) / Math.max(1, result.responses),
+          });
           process.stderr.write(
             `  ${scenario.id} round ${round} ${server.name.padEnd(8)} ${fmt(result.rps, 0).padStart(6)} req/s  p50 ${fmt(result.latency.p50, 2)}  p99 ${fmt(result.latency.p99, 2)}  p99.9 ${fmt(result.latency.p999, 2)} ms  errors ${result.errors.total}\n`,
           );
         }
       }
-      memoryAfter[scenario.id] = { baseline: memoryMb(servers.baseline.child.pid!), netfence: memoryMb(servers.netfence.child.pid!) };
+      memoryAfter[scenario.id] = {
+        baseline: memoryMb(servers.baseline.child.pid!),
+        netfence: memoryMb(servers.netfence.child.pid!),
+      };
     }
 
     const memory = { baseline: memoryMb(servers.baseline.child.pid!), netfence: memoryMb(servers.netfence.child.pid!) };
@@ -497,7 +611,10 @@ async function main() {
   } finally {
     await cleanup();
   }
-  if (profileDir) process.stdout.write(`CPU profiles: ${profileDir} (open in Chrome DevTools or https://www.speedscope.app; summary: node bench/profile.ts FILE)\n`);
+  if (profileDir)
+    process.stdout.write(
+      `CPU profiles: ${profileDir} (open in Chrome DevTools or https://www.speedscope.app; summary: node bench/profile.ts FILE)\n`,
+    );
   process.stdout.write(`total time: ${fmt((performance.now() - started) / 1000, 0)} s\n`);
 }
 
@@ -576,50 +693,105 @@ function buildReport(
   };
 }
 
-function printHeader(checks: { name: string; what: string; bytes: number; weight: number; netfence: string }[], tls: string) {
+function printHeader(
+  checks: { name: string; what: string; bytes: number; weight: number; netfence: string }[],
+  tls: string,
+) {
   const m = machine();
   const out = process.stdout;
-  out.write(`netfence admission benchmark: ${m.cpu}, ${m.memoryGb} GB, Linux ${m.kernel}, Node ${m.node}, Fastify ${m.fastify}\n`);
+  out.write(
+    `netfence admission benchmark: ${m.cpu}, ${m.memoryGb} GB, Linux ${m.kernel}, Node ${m.node}, Fastify ${m.fastify}\n`,
+  );
   out.write(`TLS: both servers negotiate ${tls} with one ECDSA P-256 certificate and refuse TLS 1.1\n`);
-  out.write(`mix (${checks.reduce((s, c) => s + c.weight, 0)} requests, cycled; netfence's answer checked before measuring):\n`);
-  for (const c of checks) out.write(`  ${String(c.weight).padStart(3)} x ${c.name.padEnd(36)} ${fmtBytes(c.bytes).padStart(8)}  ${c.netfence.padEnd(8)} ${c.what}\n`);
-  out.write(`plan: ${PLAN.closedRounds} x ${PLAN.closedSeconds} s closed-loop and ${PLAN.openRounds} x ${PLAN.openSeconds} s open-loop runs per server and scenario, alternating servers; medians\n`);
+  out.write(
+    `mix (${checks.reduce((s, c) => s + c.weight, 0)} requests, cycled; netfence's answer checked before measuring):\n`,
+  );
+  for (const c of checks)
+    out.write(
+      `  ${String(c.weight).padStart(3)} x ${c.name.padEnd(36)} ${fmtBytes(c.bytes).padStart(8)}  ${c.netfence.padEnd(8)} ${c.what}\n`,
+    );
+  out.write(
+    `plan: ${PLAN.closedRounds} x ${PLAN.closedSeconds} s closed-loop and ${PLAN.openRounds} x ${PLAN.openSeconds} s open-loop runs per server and scenario, alternating servers; medians\n`,
+  );
 }
 
-const fmtBytes = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(2)} MB` : `${(n / 1024).toFixed(1)} KB`);
+const fmtBytes = (n: number) =>
+  n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(2)} MB` : `${(n / 1024).toFixed(1)} KB`;
 
 function printReport(report: ReturnType<typeof buildReport>) {
   const out = process.stdout;
-  const row = (label: string, b: string, n: string, r: string) => out.write(`  ${label.padEnd(36)}${b.padStart(10)}${n.padStart(10)}${r.padStart(16)}\n`);
+  const row = (label: string, b: string, n: string, r: string) =>
+    out.write(`  ${label.padEnd(36)}${b.padStart(10)}${n.padStart(10)}${r.padStart(16)}\n`);
   for (const [id, s] of Object.entries(report.results)) {
     out.write(`\n${s.title} (${id})\n`);
     row("", "baseline", "netfence", "netfence/base");
     const ratio = (x: number) => `${fmt(x, 2)}x`;
     row("req/s", fmt(s.baseline.rps, 0), fmt(s.netfence.rps, 0), `${ratio(s.ratios.throughput.median)}`);
-    if (s.rounds > 1) row("  (per-round ratios, min-max)", "", "", `${fmt(s.ratios.throughput.min, 2)}-${fmt(s.ratios.throughput.max, 2)}`);
+    if (s.rounds > 1)
+      row(
+        "  (per-round ratios, min-max)",
+        "",
+        "",
+        `${fmt(s.ratios.throughput.min, 2)}-${fmt(s.ratios.throughput.max, 2)}`,
+      );
     row("latency p50 ms", fmt(s.baseline.p50, 2), fmt(s.netfence.p50, 2), ratio(s.ratios.p50));
     row("latency p99 ms", fmt(s.baseline.p99, 2), fmt(s.netfence.p99, 2), ratio(s.ratios.p99));
     row("latency p99.9 ms", fmt(s.baseline.p999, 2), fmt(s.netfence.p999, 2), ratio(s.ratios.p999));
     if (!id.endsWith("no-1mb")) {
-      row("p99 ms, requests other than 1 MB", fmt(s.baseline.p99Others, 2), fmt(s.netfence.p99Others, 2), ratio(s.netfence.p99Others / s.baseline.p99Others));
-      row("p50 ms of the 1 MB request", fmt(s.baseline.largeP50, 1), fmt(s.netfence.largeP50, 1), ratio(s.netfence.largeP50 / s.baseline.largeP50));
+      row(
+        "p99 ms, requests other than 1 MB",
+        fmt(s.baseline.p99Others, 2),
+        fmt(s.netfence.p99Others, 2),
+        ratio(s.netfence.p99Others / s.baseline.p99Others),
+      );
+      row(
+        "p50 ms of the 1 MB request",
+        fmt(s.baseline.largeP50, 1),
+        fmt(s.netfence.largeP50, 1),
+        ratio(s.netfence.largeP50 / s.baseline.largeP50),
+      );
     }
-    row("server CPU us per request", fmt(s.baseline.cpuUsPerRequest, 0), fmt(s.netfence.cpuUsPerRequest, 0), ratio(s.ratios.cpuPerRequest.median));
+    row(
+      "server CPU us per request",
+      fmt(s.baseline.cpuUsPerRequest, 0),
+      fmt(s.netfence.cpuUsPerRequest, 0),
+      ratio(s.ratios.cpuPerRequest.median),
+    );
     row("errors", String(s.baseline.errors), String(s.netfence.errors), "");
-    if (id.startsWith("open")) row("generator send lag p99 ms", fmt(s.baseline.sendLagP99, 2), fmt(s.netfence.sendLagP99, 2), "");
+    if (id.startsWith("open"))
+      row("generator send lag p99 ms", fmt(s.baseline.sendLagP99, 2), fmt(s.netfence.sendLagP99, 2), "");
   }
   out.write(`\nmemory of the server process: RSS (VmRSS) and peak RSS (VmHWM)\n`);
   const small = report.memoryAfterScenario["open-no-1mb"];
   if (small !== undefined && report.memoryAfterScenario["closed-mix"] !== undefined) {
-    row("peak RSS MB before any 1 MB object", fmt(small.baseline.peakRssMb, 0), fmt(small.netfence.peakRssMb, 0), `${fmt(small.netfence.peakRssMb / small.baseline.peakRssMb, 2)}x`);
+    row(
+      "peak RSS MB before any 1 MB object",
+      fmt(small.baseline.peakRssMb, 0),
+      fmt(small.netfence.peakRssMb, 0),
+      `${fmt(small.netfence.peakRssMb / small.baseline.peakRssMb, 2)}x`,
+    );
   }
-  row("RSS after the run MB", fmt(report.memory.baseline.rssMb, 0), fmt(report.memory.netfence.rssMb, 0), `${fmt(report.memory.netfence.rssMb / report.memory.baseline.rssMb, 2)}x`);
-  row("peak RSS MB", fmt(report.memory.baseline.peakRssMb, 0), fmt(report.memory.netfence.peakRssMb, 0), `${fmt(report.memory.netfence.peakRssMb / report.memory.baseline.peakRssMb, 2)}x`);
+  row(
+    "RSS after the run MB",
+    fmt(report.memory.baseline.rssMb, 0),
+    fmt(report.memory.netfence.rssMb, 0),
+    `${fmt(report.memory.netfence.rssMb / report.memory.baseline.rssMb, 2)}x`,
+  );
+  row(
+    "peak RSS MB",
+    fmt(report.memory.baseline.peakRssMb, 0),
+    fmt(report.memory.netfence.peakRssMb, 0),
+    `${fmt(report.memory.netfence.peakRssMb / report.memory.baseline.peakRssMb, 2)}x`,
+  );
   const t = report.targets;
   const mark = (met: boolean) => (met ? "met" : "NOT met");
   out.write(`\ntargets (reported, not enforced)\n`);
-  out.write(`  throughput on the mix >= 0.90x baseline: ${fmt(t.throughputRatio.value, 2)}x, ${mark(t.throughputRatio.met)}\n`);
-  out.write(`  p99 at ${RATE} req/s <= 5 ms: ${fmt(t.p99At1000.value, 2)} ms, ${mark(t.p99At1000.met)}; without the 1 MB object: ${fmt(t.p99At1000No1mb.value, 2)} ms, ${mark(t.p99At1000No1mb.met)}\n`);
+  out.write(
+    `  throughput on the mix >= 0.90x baseline: ${fmt(t.throughputRatio.value, 2)}x, ${mark(t.throughputRatio.met)}\n`,
+  );
+  out.write(
+    `  p99 at ${RATE} req/s <= 5 ms: ${fmt(t.p99At1000.value, 2)} ms, ${mark(t.p99At1000.met)}; without the 1 MB object: ${fmt(t.p99At1000No1mb.value, 2)} ms, ${mark(t.p99At1000No1mb.met)}\n`,
+  );
   out.write(`  zero errors: ${t.errors.value}, ${mark(t.errors.met)}\n`);
   out.write(`  RSS after the run < 150 MB: ${fmt(t.rssAfterRun.value, 0)} MB, ${mark(t.rssAfterRun.met)}\n`);
 }

@@ -19,15 +19,26 @@ const { port } = app.server.address() as AddressInfo;
 const send = (method: string, path: string, body?: string) =>
   new Promise<number>((resolve, reject) => {
     const started = performance.now();
-    const req = request({ host: "127.0.0.1", port, method, path, headers: body === undefined ? {} : { "content-type": "application/json" } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(performance.now() - started));
-    });
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        method,
+        path,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(performance.now() - started));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
 
-console.log("| family | object MB | CPU ms (in-process) | wall ms (in-process) | HTTP answer ms | /healthz meanwhile ms |");
+console.log(
+  "| family | object MB | CPU ms (in-process) | wall ms (in-process) | HTTP answer ms | /healthz meanwhile ms |",
+);
 console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
 for (const { family, path, review } of worstCases()) {
   const body = JSON.stringify(review);
@@ -42,6 +53,8 @@ for (const { family, path, review } of worstCases()) {
   await new Promise((r) => setTimeout(r, 100));
   const healthz = await send("GET", "/healthz");
   const mb = JSON.stringify(review.request.object).length / 1048576;
-  console.log(`| ${family} | ${mb.toFixed(2)} | ${((used.user + used.system) / 1000).toFixed(0)} | ${inProcess.toFixed(0)} | ${(await answer).toFixed(0)} | ${healthz.toFixed(0)} |`);
+  console.log(
+    `| ${family} | ${mb.toFixed(2)} | ${((used.user + used.system) / 1000).toFixed(0)} | ${inProcess.toFixed(0)} | ${(await answer).toFixed(0)} | ${healthz.toFixed(0)} |`,
+  );
 }
 await app.close();

@@ -74,7 +74,9 @@ export function configJsonSchema(): JsonSchema {
     },
   }) as JsonSchema;
   // The chart's defaults live in values.yaml, and may differ from the server's.
-  return JSON.parse(JSON.stringify(schema, (key, value: unknown) => (key === "default" || key === "$schema" ? undefined : value))) as JsonSchema;
+  return JSON.parse(
+    JSON.stringify(schema, (key, value: unknown) => (key === "default" || key === "$schema" ? undefined : value)),
+  ) as JsonSchema;
 }
 
 /** Chart values that are config keys under another name (see netfence.config in _helpers.tpl). */
@@ -104,14 +106,27 @@ export function valueDocs(valuesYaml: string): ValueDoc[] {
       const key = pair.key as Node;
       const keyPath = [...path, String((key as { value?: unknown }).value)];
       const comment: string[] = [];
-      for (let line = counter.linePos(key.range![0]).line - 2; line >= 0 && /^\s*#/.test(lines[line]!); line--) comment.unshift(lines[line]!.replace(/^\s*#\s?/, ""));
-      if (comment.length === 0) throw new Error(`values.yaml: \`${keyPath.join(".")}\` has no comment; every value is documented`);
+      for (let line = counter.linePos(key.range![0]).line - 2; line >= 0 && /^\s*#/.test(lines[line]!); line--)
+        comment.unshift(lines[line]!.replace(/^\s*#\s?/, ""));
+      if (comment.length === 0)
+        throw new Error(`values.yaml: \`${keyPath.join(".")}\` has no comment; every value is documented`);
       const blank = comment.indexOf("");
       const summary = (blank < 0 ? comment : comment.slice(0, blank)).join(" ").trim();
       const value = pair.value as Node | null;
       // A section is a mapping of documented keys; a mapping of undocumented keys (nodeSelector) is a value.
-      const section = isMap(value) && value.items.length > 0 && value.items.every((item) => hasComment(item.key as Node, counter, lines));
-      docs.push({ path: keyPath, comment: comment.filter((l) => l !== "").join(" ").trim(), summary, default: section ? undefined : defaultText(value, valuesYaml) });
+      const section =
+        isMap(value) &&
+        value.items.length > 0 &&
+        value.items.every((item) => hasComment(item.key as Node, counter, lines));
+      docs.push({
+        path: keyPath,
+        comment: comment
+          .filter((l) => l !== "")
+          .join(" ")
+          .trim(),
+        summary,
+        default: section ? undefined : defaultText(value, valuesYaml),
+      });
       if (section) walk(value as YAMLMap, keyPath);
     }
   };
@@ -125,7 +140,8 @@ function hasComment(key: Node, counter: LineCounter, lines: string[]): boolean {
 
 function defaultText(value: Node | null, text: string): string {
   if (value === null) return "null";
-  if (isScalar(value) || (value as { flow?: boolean }).flow === true) return text.slice(value.range![0], value.range![1]).trim();
+  if (isScalar(value) || (value as { flow?: boolean }).flow === true)
+    return text.slice(value.range![0], value.range![1]).trim();
   return JSON.stringify(value.toJSON());
 }
 
@@ -144,7 +160,8 @@ const TABLE_END = "<!-- end of values table -->";
 export function renderReadme(readme: string, valuesYaml: string): string {
   const start = readme.indexOf(TABLE_START);
   const end = readme.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error(`charts/netfence/README.md: the markers ${TABLE_START} and ${TABLE_END} are missing`);
+  if (start < 0 || end < start)
+    throw new Error(`charts/netfence/README.md: the markers ${TABLE_START} and ${TABLE_END} are missing`);
   return `${readme.slice(0, start + TABLE_START.length)}\n${renderValuesTable(valuesYaml)}\n${readme.slice(end)}`;
 }
 
@@ -152,7 +169,8 @@ function at(schema: JsonSchema, path: readonly string[]): JsonSchema {
   let node = schema;
   for (const key of path) {
     const next = node.properties?.[key];
-    if (next === undefined) throw new Error(`values.schema.json has no property \`${path.join(".")}\`; every value in values.yaml needs one`);
+    if (next === undefined)
+      throw new Error(`values.schema.json has no property \`${path.join(".")}\`; every value in values.yaml needs one`);
     node = next;
   }
   return node;
@@ -162,7 +180,11 @@ function at(schema: JsonSchema, path: readonly string[]): JsonSchema {
 export function renderValuesSchema(currentSchema: string, valuesYaml: string): string {
   const schema = JSON.parse(currentSchema) as JsonSchema;
   const config = configJsonSchema();
-  const chartConfigKeys = new Set(valueDocs(valuesYaml).filter((doc) => doc.path[0] === "config" && doc.path.length === 2).map((doc) => doc.path[1]!));
+  const chartConfigKeys = new Set(
+    valueDocs(valuesYaml)
+      .filter((doc) => doc.path[0] === "config" && doc.path.length === 2)
+      .map((doc) => doc.path[1]!),
+  );
   // Only the keys the chart exposes under `config`; the others are set from other values.
   schema.properties!.config = {
     type: "object",
@@ -176,7 +198,8 @@ export function renderValuesSchema(currentSchema: string, valuesYaml: string): s
   for (const doc of valueDocs(valuesYaml)) {
     // Keys inside a free-form mapping (resources.requests.cpu) have no schema node of their own.
     const parent = at(schema, doc.path.slice(0, -1));
-    if (parent.properties !== undefined || parent.additionalProperties === false) at(schema, doc.path).description = doc.comment;
+    if (parent.properties !== undefined || parent.additionalProperties === false)
+      at(schema, doc.path).description = doc.comment;
   }
   return `${JSON.stringify(sortDescriptionFirst(schema), null, 2)}\n`;
 }
@@ -185,8 +208,13 @@ export function renderValuesSchema(currentSchema: string, valuesYaml: string): s
 function sortDescriptionFirst(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortDescriptionFirst);
   if (value === null || typeof value !== "object") return value;
-  const entries = Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, sortDescriptionFirst(v)] as const);
-  return Object.fromEntries([...entries.filter(([k]) => k === "description"), ...entries.filter(([k]) => k !== "description")]);
+  const entries = Object.entries(value as Record<string, unknown>).map(
+    ([k, v]) => [k, sortDescriptionFirst(v)] as const,
+  );
+  return Object.fromEntries([
+    ...entries.filter(([k]) => k === "description"),
+    ...entries.filter(([k]) => k !== "description"),
+  ]);
 }
 
 export function renderChartDocs(): { schema: string; readme: string } {

@@ -43,7 +43,8 @@ const rulesHelp = () =>
   `\nRules (default action; change with \`rules: {ID: deny|warn|off}\` in the config file; docs/rules.md explains each):\n${RULES.rules
     .map((rule) => `  ${rule.id.padEnd(7)}${rule.defaultAction}  ${rule.title}`)
     .join("\n")}\n`;
-const outputOption = () => new Option("-o, --output <format>", "text, json or sarif").choices(["text", "json", "sarif"]).default("text");
+const outputOption = () =>
+  new Option("-o, --output <format>", "text, json or sarif").choices(["text", "json", "sarif"]).default("text");
 
 interface ReportFlags {
   config?: string;
@@ -63,7 +64,9 @@ const reportOptions = (flags: ReportFlags, config: Config) => ({
 
 const program = new Command()
   .name("netfence")
-  .description("Kubernetes namespace network isolation that cannot be misconfigured: admission webhook, linter and allowlist writer.")
+  .description(
+    "Kubernetes namespace network isolation that cannot be misconfigured: admission webhook, linter and allowlist writer.",
+  )
   .version(VERSION, "-v, --version")
   .showHelpAfterError()
   .exitOverride((error: CommanderError) => {
@@ -74,9 +77,15 @@ program
   .command("serve")
   .description("Serve the admission webhook over HTTPS (/validate, /mutate, /healthz, /readyz, /metrics).")
   .option("-c, --config <file>", "YAML config file (default: $NETFENCE_CONFIG, else built-in defaults)")
-  .option("--kubeconfig <file>", "kubeconfig of the cluster to watch (default: $KUBECONFIG, else in-cluster, else standalone)")
+  .option(
+    "--kubeconfig <file>",
+    "kubeconfig of the cluster to watch (default: $KUBECONFIG, else in-cluster, else standalone)",
+  )
   .option("--no-reconcile", "do not create or delete managed NetworkPolicies (admission only)")
-  .addHelpText("after", "\nExamples:\n  netfence serve\n  netfence serve --config /etc/netfence/config.yaml --kubeconfig ~/.kube/config\n")
+  .addHelpText(
+    "after",
+    "\nExamples:\n  netfence serve\n  netfence serve --config /etc/netfence/config.yaml --kubeconfig ~/.kube/config\n",
+  )
   .action((options: { config?: string; kubeconfig?: string; reconcile: boolean }) =>
     run(async () => {
       let config = loadConfig({ file: options.config });
@@ -134,24 +143,35 @@ program
 
 program
   .command("audit")
-  .description("Check what already sits in a live cluster: NetworkPolicies, Services, Namespaces, the kube-proxy ConfigMap.")
+  .description(
+    "Check what already sits in a live cluster: NetworkPolicies, Services, Namespaces, the kube-proxy ConfigMap.",
+  )
   .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, else in-cluster)")
   .option("-c, --config <file>", "the webhook's config file")
   .option("--isolated-namespace <ns>", "treat this namespace as isolated too (repeatable)", collect, [])
   .addOption(outputOption())
   .option("--strict", "exit 1 on warnings too")
   .option("--page-size <n>", "objects per list request", positiveInteger, 500)
-  .addHelpText("after", "\nExamples:\n  netfence audit --kubeconfig ~/.kube/config\n  netfence audit -o json > findings.json\n")
+  .addHelpText(
+    "after",
+    "\nExamples:\n  netfence audit --kubeconfig ~/.kube/config\n  netfence audit -o json > findings.json\n",
+  )
   .action((flags: ReportFlags & { kubeconfig?: string; pageSize: number }) =>
     run(async () => {
       const { auditCommand } = await import("./audit/command.ts");
-      return auditCommand({ ...reportOptions({ ...flags, namespace: "default" }, loadConfig({ file: flags.config })), kubeconfig: flags.kubeconfig, pageSize: flags.pageSize });
+      return auditCommand({
+        ...reportOptions({ ...flags, namespace: "default" }, loadConfig({ file: flags.config })),
+        kubeconfig: flags.kubeconfig,
+        pageSize: flags.pageSize,
+      });
     }),
   );
 
 program
   .command("explain")
-  .description("What traffic the NetworkPolicies allow: one flow and the policy, rule and peer that decide it, or the whole matrix.")
+  .description(
+    "What traffic the NetworkPolicies allow: one flow and the policy, rule and peer that decide it, or the whole matrix.",
+  )
   .argument("[paths...]", "YAML or JSON files and directories, as for lint; - reads stdin", [])
   .option("--from <endpoint>", "source: NAMESPACE/POD, NAMESPACE/KIND/NAME (a Deployment's pods, ...) or an IP address")
   .option("--to <endpoint>", "destination, in the same forms")
@@ -161,9 +181,16 @@ program
   .option("--isolate <ns>", "what if netfence isolated this namespace? (repeatable)", collect, [])
   .option("-c, --config <file>", "the webhook's config file (allowedIngressNamespaces, isolatedNamespaces)")
   .option("--isolated-namespace <ns>", "treat this namespace as isolated (repeatable)", collect, [])
-  .option("--kubeconfig <file>", "read Namespaces, Pods and NetworkPolicies from this cluster; manifests given too are applied on top")
+  .option(
+    "--kubeconfig <file>",
+    "read Namespaces, Pods and NetworkPolicies from this cluster; manifests given too are applied on top",
+  )
   .option("--page-size <n>", "objects per list request (with --kubeconfig)", positiveInteger, 500)
-  .addOption(new Option("-o, --output <format>", "text or json; for the matrix also md or dot").choices(["text", "json", "md", "dot"]).default("text"))
+  .addOption(
+    new Option("-o, --output <format>", "text or json; for the matrix also md or dot")
+      .choices(["text", "json", "md", "dot"])
+      .default("text"),
+  )
   .addHelpText(
     "after",
     "\nExit codes: 0 answered (whatever the verdict), 2 usage or input error.\n\nExamples:\n  netfence explain k8s/ --from team-a/web-0 --to team-b/Deployment/api --port 8080\n  netfence explain k8s/ --from 203.0.113.7 --to team-b/api-0 --port 443 -o json\n  netfence explain k8s/ -n team-a -o md\n  netfence explain k8s/ --isolate team-a -o dot | dot -Tsvg > team-a.svg\n  netfence explain --kubeconfig ~/.kube/config --from monitoring/prometheus-0 --to team-a/web-0 --port 9090\n",
@@ -171,7 +198,11 @@ program
   .action((paths: string[], flags: ExplainFlags) =>
     run(async () => {
       const { explainCommand } = await import("./explain/command.ts");
-      return explainCommand(paths, { ...flags, config: loadConfig({ file: flags.config }), isolatedNamespaces: flags.isolatedNamespace });
+      return explainCommand(paths, {
+        ...flags,
+        config: loadConfig({ file: flags.config }),
+        isolatedNamespaces: flags.isolatedNamespace,
+      });
     }),
   );
 
@@ -188,11 +219,20 @@ program
     "after",
     "\nExit codes: 0 no change, 1 connectivity changes (like diff), 2 usage or input error.\n\nExamples:\n  netfence diff base/k8s/ k8s/\n  git show main:k8s/policies.yaml | netfence diff - k8s/policies.yaml -o md\n",
   )
-  .action((before: string, after: string, flags: { namespace: string; config?: string; isolatedNamespace: string[]; output: "text" | "json" | "md" }) =>
-    run(async () => {
-      const { diffCommand } = await import("./explain/command.ts");
-      return diffCommand(before, after, { ...flags, config: loadConfig({ file: flags.config }), isolatedNamespaces: flags.isolatedNamespace });
-    }),
+  .action(
+    (
+      before: string,
+      after: string,
+      flags: { namespace: string; config?: string; isolatedNamespace: string[]; output: "text" | "json" | "md" },
+    ) =>
+      run(async () => {
+        const { diffCommand } = await import("./explain/command.ts");
+        return diffCommand(before, after, {
+          ...flags,
+          config: loadConfig({ file: flags.config }),
+          isolatedNamespaces: flags.isolatedNamespace,
+        });
+      }),
   );
 
 program
@@ -206,8 +246,16 @@ program
   .option("--to-service <ns/name>", "egress: allow the pods behind this Service, on its targetPorts")
   .option("--cidr <cidr>", "ingress or egress: allow this network (outside the cluster)")
   .option("--selector <k=v,...>", "with --to-service, offline: the Service's selector")
-  .option("--port <port>", "a port number or name (repeatable); with --to-service offline: the targetPorts", collect, [])
-  .option("--protocol <protocol>", "TCP, UDP or SCTP: of --port (default TCP); with --cidr and no --port, every port of it")
+  .option(
+    "--port <port>",
+    "a port number or name (repeatable); with --to-service offline: the targetPorts",
+    collect,
+    [],
+  )
+  .option(
+    "--protocol <protocol>",
+    "TCP, UDP or SCTP: of --port (default TCP); with --cidr and no --port, every port of it",
+  )
   .option("--pod-selector <k=v,...>", "select only these pods of the namespace (default: all)")
   .option("--name <name>", "policy name (default: derived from the entry)")
   .option("--no-dns", "egress: do not add the DNS rule (UDP/TCP 53 to kube-dns)")

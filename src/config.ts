@@ -9,12 +9,15 @@ import { isNamespaceName } from "./rules/label-syntax.ts";
 import { RULES, ruleActionsSchema } from "./rules/registry.ts";
 import { UserError } from "./user-error.ts";
 
-export const namespaceName = z.string().refine(isNamespaceName, { error: "must be a namespace name (a DNS-1123 label)" });
+export const namespaceName = z
+  .string()
+  .refine(isNamespaceName, { error: "must be a namespace name (a DNS-1123 label)" });
 
 export const cidr = z.string().transform((text, ctx): Cidr => {
   const parsed = parseCidr(text);
   if (!parsed.ok) ctx.addIssue({ code: "custom", message: `\`${text}\` is not a valid CIDR: ${parsed.reason}` });
-  else if (parsed.hostBitsSet) ctx.addIssue({ code: "custom", message: `\`${text}\` has host bits set; write \`${parsed.cidr.network}\`` });
+  else if (parsed.hostBitsSet)
+    ctx.addIssue({ code: "custom", message: `\`${text}\` has host bits set; write \`${parsed.cidr.network}\`` });
   else return parsed.cidr;
   return z.NEVER;
 });
@@ -40,7 +43,11 @@ export const ConfigSchema = z.strictObject({
   /** Where `serve` writes a dev CA and serving certificate when `tls` is not set. */
   devCertDir: z.string().min(1).default("certs/dev"),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  bodyLimitBytes: z.number().int().positive().default(3 * 1024 * 1024),
+  bodyLimitBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(3 * 1024 * 1024),
   allowedIngressNamespaces: z.array(namespaceName).default([]),
   isolatedNamespaces: z.array(namespaceName).default([]),
   podCIDRs: z.array(cidr).default([]),
@@ -57,7 +64,10 @@ export const ConfigSchema = z.strictObject({
       enabled: z.boolean().default(true),
       /** The Lease's namespace; default: the namespace netfence runs in (`default` outside a cluster). */
       namespace: namespaceName.optional(),
-      leaseName: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: "must be a DNS subdomain name" }).default("netfence"),
+      leaseName: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: "must be a DNS subdomain name" })
+        .default("netfence"),
       /** How long the others wait, after the last renewal they saw, before taking the Lease over. */
       leaseDurationSeconds: z.number().positive().default(15),
       /** A leader that could not renew for this long stops reconciling (less than leaseDurationSeconds). */
@@ -65,7 +75,10 @@ export const ConfigSchema = z.strictObject({
       /** How often the leader renews and the others try to acquire. */
       retryPeriodSeconds: z.number().positive().default(2),
     })
-    .refine((election) => election.renewDeadlineSeconds < election.leaseDurationSeconds, { error: "renewDeadlineSeconds must be less than leaseDurationSeconds", path: ["renewDeadlineSeconds"] })
+    .refine((election) => election.renewDeadlineSeconds < election.leaseDurationSeconds, {
+      error: "renewDeadlineSeconds must be less than leaseDurationSeconds",
+      path: ["renewDeadlineSeconds"],
+    })
     .prefault({}),
   /**
    * Impact warnings (NP050-NP052) and the isolation preview: the webhook keeps every Pod as a compact
@@ -132,7 +145,11 @@ export function parseConfig(input: unknown, source = "config"): Config {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const list = (value: string) => value.split(",").map((item) => item.trim()).filter((item) => item !== "");
+const list = (value: string) =>
+  value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
 const number = (value: string) => (/^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value);
 const boolean = (value: string) => (value === "true" ? true : value === "false" ? false : value);
 
@@ -156,7 +173,9 @@ function readConfigFile(path: string): unknown {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new ConfigError(path, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
+    throw new ConfigError(path, [
+      `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    ]);
   }
   try {
     return parseYaml(text) ?? {};
@@ -180,7 +199,10 @@ export function loadConfig(options: { file?: string | undefined; env?: Env } = {
     let target = merged;
     for (const key of override.path.slice(0, -1)) {
       const next = target[key];
-      target = next !== null && typeof next === "object" && !Array.isArray(next) ? (next as Record<string, unknown>) : (target[key] = {});
+      target =
+        next !== null && typeof next === "object" && !Array.isArray(next)
+          ? (next as Record<string, unknown>)
+          : (target[key] = {});
     }
     target[override.path.at(-1)!] = override.convert(value);
   }

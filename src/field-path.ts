@@ -47,7 +47,9 @@ const SEGMENT = /([^.[\]]+)|\[(\d+)\]|\[([^\]]*)\]/g;
 
 /** The keys a path string walks: `spec.ingress[0]` -> ["spec", "ingress", 0]. */
 export function pathSegments(path: string): PathSegment[] {
-  return [...path.matchAll(SEGMENT)].map(([, name, index, key]) => name ?? (index !== undefined ? Number(index) : key!));
+  return [...path.matchAll(SEGMENT)].map(
+    ([, name, index, key]) => name ?? (index !== undefined ? Number(index) : key!),
+  );
 }
 
 /** The value a path string points at, or `found: false` when the path does not exist in the object. */

@@ -19,7 +19,8 @@ export type Isolation =
 /** What a Namespace's own labels and annotations say. */
 export function isolationOf(metadata: NamespaceMetadata): Isolation {
   if (metadata.labels?.[ISOLATION_LABEL] === "enabled") return { isolated: true, source: "label" };
-  if (metadata.annotations?.[KUBESPHERE_ANNOTATION] === "enabled") return { isolated: true, source: "kubesphere-annotation" };
+  if (metadata.annotations?.[KUBESPHERE_ANNOTATION] === "enabled")
+    return { isolated: true, source: "kubesphere-annotation" };
   const legacy = metadata.annotations?.[LEGACY_ANNOTATION];
   if (legacy === undefined) return { isolated: false, source: "none" };
   let parsed: unknown;
@@ -29,10 +30,15 @@ export function isolationOf(metadata: NamespaceMetadata): Isolation {
     return { isolated: false, source: "malformed-legacy-annotation", problem: "is not valid JSON" };
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    return { isolated: false, source: "malformed-legacy-annotation", problem: 'must be a JSON object such as {"ingress":{"isolation":"DefaultDeny"}}' };
+    return {
+      isolated: false,
+      source: "malformed-legacy-annotation",
+      problem: 'must be a JSON object such as {"ingress":{"isolation":"DefaultDeny"}}',
+    };
   }
   const ingress = (parsed as { ingress?: unknown }).ingress;
-  const isolation = ingress !== null && typeof ingress === "object" ? (ingress as { isolation?: unknown }).isolation : undefined;
+  const isolation =
+    ingress !== null && typeof ingress === "object" ? (ingress as { isolation?: unknown }).isolation : undefined;
   return { isolated: isolation === "DefaultDeny", source: "legacy-annotation" };
 }
 
@@ -42,7 +48,10 @@ export interface NamespaceView {
 }
 
 /** The one answer to "is this namespace isolated?": listed in the config, or switched on by the namespace. */
-export function isolationPredicate(config: Pick<Config, "isolatedNamespaces">, view?: NamespaceView): (namespace: string) => boolean {
+export function isolationPredicate(
+  config: Pick<Config, "isolatedNamespaces">,
+  view?: NamespaceView,
+): (namespace: string) => boolean {
   const configured = new Set(config.isolatedNamespaces);
   return (namespace) => configured.has(namespace) || view?.isIsolated(namespace) === true;
 }
@@ -70,8 +79,15 @@ export function namespacesIsolatedBy(objects: Iterable<unknown>): NamespaceView 
   const isolated = new Set<string>();
   for (const object of objects) {
     if (object === null || typeof object !== "object") continue;
-    const { kind, metadata } = object as { kind?: unknown; metadata?: { name?: unknown; labels?: Record<string, string>; annotations?: Record<string, string> } };
-    if (kind === "Namespace" && typeof metadata?.name === "string" && isolationOf({ labels: metadata.labels, annotations: metadata.annotations }).isolated) {
+    const { kind, metadata } = object as {
+      kind?: unknown;
+      metadata?: { name?: unknown; labels?: Record<string, string>; annotations?: Record<string, string> };
+    };
+    if (
+      kind === "Namespace" &&
+      typeof metadata?.name === "string" &&
+      isolationOf({ labels: metadata.labels, annotations: metadata.annotations }).isolated
+    ) {
       isolated.add(metadata.name);
     }
   }

@@ -40,13 +40,19 @@ const KINDS = [
     },
   },
   { group: "", kind: "Service", validate: walkService },
-  { group: "", kind: "ConfigMap", validate: (object, visit, { namespace, name }) => walkConfigMap(object, visit, namespace, name) },
+  {
+    group: "",
+    kind: "ConfigMap",
+    validate: (object, visit, { namespace, name }) => walkConfigMap(object, visit, namespace, name),
+  },
   { group: "", kind: "Namespace", validate: walkNamespace },
 ] as const satisfies readonly KindEntry[];
 
 export type KindName = (typeof KINDS)[number]["kind"];
 
-const BY_GROUP_KIND = new Map<string, KindEntry & { kind: KindName }>(KINDS.map((entry) => [`${entry.group}/${entry.kind}`, entry]));
+const BY_GROUP_KIND = new Map<string, KindEntry & { kind: KindName }>(
+  KINDS.map((entry) => [`${entry.group}/${entry.kind}`, entry]),
+);
 const BY_NAME = new Map<string, KindEntry & { kind: KindName }>(KINDS.map((entry) => [entry.kind, entry]));
 
 /** The entry for an API group and kind, or undefined for a kind netfence leaves alone. */

@@ -4,7 +4,8 @@
 import { z } from "zod";
 
 // Kubernetes JSON may spell an absent field as null; downstream code only has to handle undefined.
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === null ? undefined : value), schema.optional());
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === null ? undefined : value), schema.optional());
 
 export const ObjectMetaSchema = z
   .object({

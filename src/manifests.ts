@@ -35,7 +35,9 @@ function statOf(path: string): Stats | string {
 function manifestFiles(path: string, found: { files: string[]; problems: string[] }, explicit: boolean): void {
   const stat = statOf(path);
   if (typeof stat === "string") {
-    found.problems.push(`${path}: cannot read (${stat}${stat === "ENOENT" && !explicit ? ": a dangling symlink" : ""})`);
+    found.problems.push(
+      `${path}: cannot read (${stat}${stat === "ENOENT" && !explicit ? ": a dangling symlink" : ""})`,
+    );
     return;
   }
   if (!stat.isDirectory()) {
@@ -44,7 +46,9 @@ function manifestFiles(path: string, found: { files: string[]; problems: string[
   }
   if (!explicit) {
     // Reached through a symlink named like a manifest: not followed (a link to a parent would loop).
-    found.problems.push(`${path}: is a directory behind a symlink, not a manifest file; name the directory itself to read it`);
+    found.problems.push(
+      `${path}: is a directory behind a symlink, not a manifest file; name the directory itself to read it`,
+    );
     return;
   }
   for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -69,7 +73,8 @@ function lineFinder(document: Document, counter: LineCounter, itemPath: (string 
   };
 }
 
-const NOT_A_MANIFEST = "a manifest is a mapping with apiVersion and kind (several objects: `kind: List` with `items`, or `---` between documents)";
+const NOT_A_MANIFEST =
+  "a manifest is a mapping with apiVersion and kind (several objects: `kind: List` with `items`, or `---` between documents)";
 
 /** Parses one file's text into its objects; each document that is no manifest is a problem with its line. */
 export function readManifestText(source: string, text: string): Manifests {
@@ -90,7 +95,9 @@ export function readManifestText(source: string, text: string): Manifests {
     const object = document.toJS({ maxAliasCount: 100 }) as unknown;
     if (object === null || object === undefined) continue;
     if (typeof object !== "object") {
-      problems.push(`${source}:${startLine}: a ${typeof object} (${JSON.stringify(String(object).slice(0, 40))}), not a manifest: ${NOT_A_MANIFEST}`);
+      problems.push(
+        `${source}:${startLine}: a ${typeof object} (${JSON.stringify(String(object).slice(0, 40))}), not a manifest: ${NOT_A_MANIFEST}`,
+      );
       continue;
     }
     if (Array.isArray(object)) {
@@ -100,7 +107,13 @@ export function readManifestText(source: string, text: string): Manifests {
     const add = (item: unknown, itemPath: (string | number)[]): void => {
       // kubectl flattens a List inside a List: so do we, at any depth.
       if (isList(item)) item.items.forEach((inner, i) => add(inner, [...itemPath, "items", i]));
-      else documents.push({ source, index: documents.length, object: item, lineOf: lineFinder(document, counter, itemPath) });
+      else
+        documents.push({
+          source,
+          index: documents.length,
+          object: item,
+          lineOf: lineFinder(document, counter, itemPath),
+        });
     };
     add(object, []);
   }

@@ -54,11 +54,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const dev = await ensureDevCertificates(resolve(config.devCertDir));
     files = dev;
     caFile = dev.caFile;
-    log.info({ caBundle: dev.caFile, created: dev.created }, `no tls configured: serving a dev certificate for localhost; its CA bundle is ${dev.caFile}`);
+    log.info(
+      { caBundle: dev.caFile, created: dev.created },
+      `no tls configured: serving a dev certificate for localhost; its CA bundle is ${dev.caFile}`,
+    );
   }
   const metrics = createMetrics();
   let shuttingDown = false;
-  const cluster = await startClusterView(config, await connectToCluster({ kubeconfig: options.kubeconfig }), log, metrics);
+  const cluster = await startClusterView(
+    config,
+    await connectToCluster({ kubeconfig: options.kubeconfig }),
+    log,
+    metrics,
+  );
   const served = readCertificate(files);
   const app = buildApp({
     policy: { ...admissionPolicy(config, cluster.cache), ...(cluster.impact ? { impact: cluster.impact } : {}) },
@@ -66,7 +74,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     metrics,
     logger: log,
     https: served,
-    readiness: () => (shuttingDown ? { ready: false, reason: "shutting down" } : (cluster.cache?.readiness() ?? { ready: true })),
+    readiness: () =>
+      shuttingDown ? { ready: false, reason: "shutting down" } : (cluster.cache?.readiness() ?? { ready: true }),
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
@@ -104,13 +113,32 @@ interface ClusterView {
  * The namespace cache when a cluster is reachable; with the reconciler on, also the NetworkPolicy
  * cache and the reconciler, run by the replica that holds the leader Lease. Nothing when standalone.
  */
-async function startClusterView(config: Config, connection: ClusterConnection, log: Logger, metrics: Metrics): Promise<ClusterView> {
+async function startClusterView(
+  config: Config,
+  connection: ClusterConnection,
+  log: Logger,
+  metrics: Metrics,
+): Promise<ClusterView> {
   if (connection.kind === "standalone") {
-    log.info("standalone: no kubeconfig and not in a cluster; isolation comes from `isolatedNamespaces` only and the reconciler is off");
+    log.info(
+      "standalone: no kubeconfig and not in a cluster; isolation comes from `isolatedNamespaces` only and the reconciler is off",
+    );
     return { cache: undefined, stop: async () => {} };
   }
-  log.info({ connection: connection.kind, server: connection.config.getCurrentCluster()?.server }, "watching namespaces");
-  const [{ httpKubeClient }, { NamespaceCache }, { PolicyCache }, { Reconciler }, { LeaderElector, defaultIdentity, ownNamespace }, { checkKubeProxy }, { startImpactView }, { IsolationPreviewer }] = await Promise.all([
+  log.info(
+    { connection: connection.kind, server: connection.config.getCurrentCluster()?.server },
+    "watching namespaces",
+  );
+  const [
+    { httpKubeClient },
+    { NamespaceCache },
+    { PolicyCache },
+    { Reconciler },
+    { LeaderElector, defaultIdentity, ownNamespace },
+    { checkKubeProxy },
+    { startImpactView },
+    { IsolationPreviewer },
+  ] = await Promise.all([
     import("./kube/client.ts"),
     import("./cluster/namespace-cache.ts"),
     import("./cluster/policy-cache.ts"),
@@ -126,15 +154,27 @@ async function startClusterView(config: Config, connection: ClusterConnection, l
   // Listening does not wait for the first list: /readyz says not ready until it has synced.
   cache.start();
   void checkKubeProxy(client, log, metrics);
-  const policies = config.reconcile || config.impact.enabled ? new PolicyCache(client, { log, metrics, staleAfterMs }) : undefined;
+  const policies =
+    config.reconcile || config.impact.enabled ? new PolicyCache(client, { log, metrics, staleAfterMs }) : undefined;
   policies?.start();
-  const impact = config.impact.enabled && policies ? startImpactView(config, client, cache, policies, log, metrics) : undefined;
+  const impact =
+    config.impact.enabled && policies ? startImpactView(config, client, cache, policies, log, metrics) : undefined;
   if (!config.reconcile || policies === undefined) {
     log.info("reconciler off (`reconcile: false`)");
-    return { cache, ...(impact ? { impact: impact.check } : {}), stop: async () => void (await Promise.all([cache.stop(), policies?.stop(), impact?.stop()])) };
+    return {
+      cache,
+      ...(impact ? { impact: impact.check } : {}),
+      stop: async () => void (await Promise.all([cache.stop(), policies?.stop(), impact?.stop()])),
+    };
   }
   // Isolation previews are written by the replica that reconciles, beside the reconciler.
-  const previewer = impact && new IsolationPreviewer(client, { namespaces: cache, policies, workloads: impact.workloads }, impact.cluster, { allowedIngressNamespaces: config.allowedIngressNamespaces, log, readiness: impact.readiness });
+  const previewer =
+    impact &&
+    new IsolationPreviewer(client, { namespaces: cache, policies, workloads: impact.workloads }, impact.cluster, {
+      allowedIngressNamespaces: config.allowedIngressNamespaces,
+      log,
+      readiness: impact.readiness,
+    });
   const reconciler = new Reconciler(client, cache, policies, {
     allowedIngressNamespaces: config.allowedIngressNamespaces,
     isIsolated: isolationPredicate(config, cache),

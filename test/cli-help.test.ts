@@ -7,7 +7,11 @@ import t from "tap";
 const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
 const README = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 
-const help = (args: string[]) => spawnSync(process.execPath, [CLI, ...args, "--help"], { encoding: "utf8", env: { ...process.env, KUBECONFIG: "", NETFENCE_CONFIG: "" } });
+const help = (args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args, "--help"], {
+    encoding: "utf8",
+    env: { ...process.env, KUBECONFIG: "", NETFENCE_CONFIG: "" },
+  });
 
 /** The commands as the top-level help lists them, so that a new command is covered without an edit here. */
 function commands(): string[] {
@@ -30,6 +34,8 @@ t.test("the top-level help and every command's help start with the usage line", 
 t.test("the README never tells users to run the TypeScript sources with the machine's node", async (t) => {
   t.notMatch(README, /node src\/cli\.ts/);
   t.match(README, /npm run netfence -- lint/);
-  const scripts = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> }).scripts;
+  const scripts = (
+    JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> }
+  ).scripts;
   t.equal(scripts.netfence, "node src/cli.ts", "`npm run netfence` runs the CLI on the node of node_modules/.bin");
 });

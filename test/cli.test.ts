@@ -10,7 +10,11 @@ const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
 const fixtures = new URL("./fixtures/lint/", import.meta.url).pathname;
 
 function netfence(args: string[], stdin = "") {
-  const result = spawnSync(process.execPath, [CLI, ...args], { input: stdin, encoding: "utf8", env: { ...process.env, KUBECONFIG: "", NETFENCE_CONFIG: "" } });
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    input: stdin,
+    encoding: "utf8",
+    env: { ...process.env, KUBECONFIG: "", NETFENCE_CONFIG: "" },
+  });
   t.notMatch(result.stderr, /\n\s+at /, `no stack trace from netfence ${args.join(" ")}`);
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -24,9 +28,11 @@ t.test("lint: a directory with a denial exits 1 and names file, line, rule and p
 });
 
 t.test("lint: stdin, clean input exits 0; --strict turns warnings into exit 1", async (t) => {
-  const ok = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n";
+  const ok =
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n";
   t.equal(netfence(["lint", "-"], ok).code, 0);
-  const warns = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: {}, policyTypes: [Egress]}\n";
+  const warns =
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: {}, policyTypes: [Egress]}\n";
   t.equal(netfence(["lint"], warns).code, 0, "no path means stdin");
   t.equal(netfence(["lint", "--strict", "-"], warns).code, 1);
 });
@@ -58,7 +64,20 @@ t.test("allow: prints YAML that kubectl can apply, or JSON", async (t) => {
   const yaml = netfence(["allow", "ingress", "-n", "team-a", "--from-namespace", "team-b"]);
   t.equal(yaml.code, 0);
   t.equal(parse(yaml.stdout).metadata.name, "allow-ingress-from-team-b");
-  const json = netfence(["allow", "egress", "-n", "team-a", "--cidr", "10.1.0.1/32", "--port", "9000", "--protocol", "SCTP", "-o", "json"]);
+  const json = netfence([
+    "allow",
+    "egress",
+    "-n",
+    "team-a",
+    "--cidr",
+    "10.1.0.1/32",
+    "--port",
+    "9000",
+    "--protocol",
+    "SCTP",
+    "-o",
+    "json",
+  ]);
   t.same(JSON.parse(json.stdout).spec.egress[0].ports, [{ protocol: "SCTP", port: 9000 }]);
 });
 
@@ -86,10 +105,16 @@ t.test("lint: a file that is no manifest is named, the rest still checked, and t
   const dir = mkdtempSync(join(tmpdir(), "netfence-cli-"));
   symlinkSync(join(dir, "missing.yaml"), join(dir, "a-dangling.yaml"));
   writeFileSync(join(dir, "b-scalar.yaml"), "hello\n");
-  writeFileSync(join(dir, "c.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: {}, policyTypes: [Egress]}\n");
+  writeFileSync(
+    join(dir, "c.yaml"),
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: {}, policyTypes: [Egress]}\n",
+  );
   const result = netfence(["lint", dir]);
   t.equal(result.code, 2);
-  t.match(result.stderr, `netfence: ${join(dir, "a-dangling.yaml")}: cannot read (ENOENT: a dangling symlink)\nnetfence: ${join(dir, "b-scalar.yaml")}:1: a string`);
+  t.match(
+    result.stderr,
+    `netfence: ${join(dir, "a-dangling.yaml")}: cannot read (ENOENT: a dangling symlink)\nnetfence: ${join(dir, "b-scalar.yaml")}:1: a string`,
+  );
   t.match(result.stdout, /1 object checked/);
 });
 
@@ -98,14 +123,21 @@ t.test("help and version", async (t) => {
   t.equal(help.code, 0);
   for (const command of ["serve", "lint", "audit", "allow", "version"]) t.match(help.stdout, command);
   t.match(netfence(["lint", "--help"]).stdout, /Examples:\n\s+netfence lint k8s\//);
-  t.match(netfence(["lint", "--help"]).stdout, /Rules \(default action.*\n  NP001  deny  malformed NetworkPolicy[^\n]*\n[\s\S]*\n  NS001  warn  the legacy annotation/, "lint --help lists the rule registry");
+  t.match(
+    netfence(["lint", "--help"]).stdout,
+    /Rules \(default action.*\n  NP001  deny  malformed NetworkPolicy[^\n]*\n[\s\S]*\n  NS001  warn  the legacy annotation/,
+    "lint --help lists the rule registry",
+  );
   t.match(netfence(["version"]).stdout, /^netfence \d+\.\d+\.\d+/);
   t.equal(netfence(["nonsense"]).code, 2);
   t.equal(netfence(["audit", "--page-size", "abc"]).code, 2, "a bad number is a usage error");
 });
 
 t.test("serve: a bad config exits 2 listing every problem", async (t) => {
-  const result = spawnSync(process.execPath, [CLI, "serve"], { encoding: "utf8", env: { ...process.env, NETFENCE_LISTEN_PORT: "99999", NETFENCE_LOG_LEVEL: "loud" } });
+  const result = spawnSync(process.execPath, [CLI, "serve"], {
+    encoding: "utf8",
+    env: { ...process.env, NETFENCE_LISTEN_PORT: "99999", NETFENCE_LOG_LEVEL: "loud" },
+  });
   t.equal(result.status, 2);
   t.match(result.stderr, /listen\.port/);
   t.match(result.stderr, /logLevel/);

@@ -21,7 +21,10 @@ t.test("the defaults need no file", async (t) => {
 });
 
 t.test("a YAML file is read from --config or NETFENCE_CONFIG", async (t) => {
-  const path = file("ok.yaml", "listen: {port: 9443}\nallowedIngressNamespaces: [monitoring]\nrules: {NP024: off}\npodCIDRs: [10.244.0.0/16]\n");
+  const path = file(
+    "ok.yaml",
+    "listen: {port: 9443}\nallowedIngressNamespaces: [monitoring]\nrules: {NP024: off}\npodCIDRs: [10.244.0.0/16]\n",
+  );
   t.equal(loadConfig({ file: path, env: {} }).listen.port, 9443);
   const fromEnv = loadConfig({ env: { NETFENCE_CONFIG: path } });
   t.same(fromEnv.allowedIngressNamespaces, ["monitoring"]);
@@ -31,7 +34,10 @@ t.test("a YAML file is read from --config or NETFENCE_CONFIG", async (t) => {
 
 t.test("environment variables override single keys", async (t) => {
   const path = file("env.yaml", "listen: {port: 9443}\n");
-  const config = loadConfig({ file: path, env: { NETFENCE_LISTEN_PORT: "7443", NETFENCE_ALLOWED_INGRESS_NAMESPACES: "b, a", NETFENCE_RECONCILE: "false" } });
+  const config = loadConfig({
+    file: path,
+    env: { NETFENCE_LISTEN_PORT: "7443", NETFENCE_ALLOWED_INGRESS_NAMESPACES: "b, a", NETFENCE_RECONCILE: "false" },
+  });
   t.equal(config.listen.port, 7443);
   t.same(config.allowedIngressNamespaces, ["b", "a"]);
   t.equal(config.reconcile, false);
@@ -40,19 +46,41 @@ t.test("environment variables override single keys", async (t) => {
 t.test("a bad config lists every problem with its path", async (t) => {
   const path = file(
     "bad.yaml",
-    ["listen: {port: 70000}", "logLevel: loud", "rules: {NP999: deny, NP021: maybe}", "podCIDRs: [10.0.0.1/8]", "allowedIngressNamespaces: [Monitoring]", "surprise: 1"].join("\n"),
+    [
+      "listen: {port: 70000}",
+      "logLevel: loud",
+      "rules: {NP999: deny, NP021: maybe}",
+      "podCIDRs: [10.0.0.1/8]",
+      "allowedIngressNamespaces: [Monitoring]",
+      "surprise: 1",
+    ].join("\n"),
   );
   const error = t.throws(() => loadConfig({ file: path, env: {} })) as unknown as ConfigError;
   t.type(error, ConfigError);
   const text = error.problems.join("\n");
-  for (const expected of ["listen.port", "logLevel", "rules.NP999: unknown rule ID", "rules.NP021", "podCIDRs.0: `10.0.0.1/8` has host bits set", "allowedIngressNamespaces.0", "surprise"]) {
+  for (const expected of [
+    "listen.port",
+    "logLevel",
+    "rules.NP999: unknown rule ID",
+    "rules.NP021",
+    "podCIDRs.0: `10.0.0.1/8` has host bits set",
+    "allowedIngressNamespaces.0",
+    "surprise",
+  ]) {
     t.match(text, expected, expected);
   }
 });
 
 t.test("config errors show the offending value, not only its path", async (t) => {
   const error = t.throws(() =>
-    parseConfig({ allowedIngressNamespaces: ["monitoring", "Bad_NS"], listen: { port: "8443x" }, logLevel: "loud", rules: { NP021: "maybe" }, podCIDRs: ["10.0.0.1/8"], bodyLimitBytes: -1 }),
+    parseConfig({
+      allowedIngressNamespaces: ["monitoring", "Bad_NS"],
+      listen: { port: "8443x" },
+      logLevel: "loud",
+      rules: { NP021: "maybe" },
+      podCIDRs: ["10.0.0.1/8"],
+      bodyLimitBytes: -1,
+    }),
   ) as unknown as ConfigError;
   t.same(error.problems, [
     'listen.port: Invalid input: expected number, received string, got "8443x"',

@@ -4,8 +4,16 @@ import { FieldPath, pathSegments, valueAtPath } from "../src/field-path.ts";
 
 t.test("a path built by walking down prints as Kubernetes prints it", async (t) => {
   const cases: [string, FieldPath, string][] = [
-    ["fields, indexes and fields", FieldPath.root("spec", "ingress").index(0).child("from").index(1).child("ipBlock", "except").index(2), "spec.ingress[0].from[1].ipBlock.except[2]"],
-    ["a map key holding dots and a slash", FieldPath.root("metadata", "labels").key("app.kubernetes.io/name"), "metadata.labels[app.kubernetes.io/name]"],
+    [
+      "fields, indexes and fields",
+      FieldPath.root("spec", "ingress").index(0).child("from").index(1).child("ipBlock", "except").index(2),
+      "spec.ingress[0].from[1].ipBlock.except[2]",
+    ],
+    [
+      "a map key holding dots and a slash",
+      FieldPath.root("metadata", "labels").key("app.kubernetes.io/name"),
+      "metadata.labels[app.kubernetes.io/name]",
+    ],
     ["the root", FieldPath.root(), ""],
     ["an index at the root", FieldPath.root().index(3), "[3]"],
     ["a key at the root", FieldPath.root().key("a"), "[a]"],
@@ -33,19 +41,37 @@ t.test("a zod issue path: plain names stay fields, other keys become map entries
     [["labels", "-ab"], "labels[-ab]"],
     [["labels", ""], "labels[]"],
   ];
-  for (const [segments, expected] of cases) t.equal(FieldPath.of(segments).toString(), expected, JSON.stringify(segments));
+  for (const [segments, expected] of cases)
+    t.equal(FieldPath.of(segments).toString(), expected, JSON.stringify(segments));
 });
 
 t.test("a path string splits into the keys it walks", async (t) => {
-  t.same(pathSegments("spec.ingress[0].from[12].ipBlock.except[2]"), ["spec", "ingress", 0, "from", 12, "ipBlock", "except", 2]);
-  t.same(pathSegments("metadata.annotations[net.beta.kubernetes.io/network-policy]"), ["metadata", "annotations", "net.beta.kubernetes.io/network-policy"]);
+  t.same(pathSegments("spec.ingress[0].from[12].ipBlock.except[2]"), [
+    "spec",
+    "ingress",
+    0,
+    "from",
+    12,
+    "ipBlock",
+    "except",
+    2,
+  ]);
+  t.same(pathSegments("metadata.annotations[net.beta.kubernetes.io/network-policy]"), [
+    "metadata",
+    "annotations",
+    "net.beta.kubernetes.io/network-policy",
+  ]);
   t.same(pathSegments("data[config.conf]"), ["data", "config.conf"]);
   t.same(pathSegments("labels[]"), ["labels", ""]);
   t.same(pathSegments(""), []);
 });
 
 t.test("the value at a path, or found: false", async (t) => {
-  const object = { spec: { ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.1/8" } }] }], podSelector: {} }, metadata: { labels: { "a.b/c": "v" }, x: null }, map: { "0": "zero" } };
+  const object = {
+    spec: { ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.1/8" } }] }], podSelector: {} },
+    metadata: { labels: { "a.b/c": "v" }, x: null },
+    map: { "0": "zero" },
+  };
   t.same(valueAtPath(object, "spec.ingress[0].from[0].ipBlock.cidr"), { found: true, value: "10.0.0.1/8" });
   t.same(valueAtPath(object, "metadata.labels[a.b/c]"), { found: true, value: "v" });
   t.same(valueAtPath(object, "metadata.x"), { found: true, value: null });

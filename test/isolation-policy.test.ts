@@ -12,14 +12,28 @@ t.test("the isolation policy admits its own namespace and the allowed namespaces
   t.equal(policy.metadata?.labels?.[MANAGED_BY_LABEL], "netfence");
   t.same(policy.spec.policyTypes, ["Ingress"]);
   t.same(policy.spec.ingress?.[0], { from: [{ podSelector: {} }] });
-  t.same(policy.spec.ingress?.[1]?.from?.[0]?.namespaceSelector?.matchExpressions?.[0]?.values, ["ingress-nginx", "monitoring"]);
+  t.same(policy.spec.ingress?.[1]?.from?.[0]?.namespaceSelector?.matchExpressions?.[0]?.values, [
+    "ingress-nginx",
+    "monitoring",
+  ]);
   t.same(findingsOf(policy, { context: { namespaceIsolated: true } }), [], "and passes every rule");
 });
 
 t.test("the mutating webhook has nothing to add to it (the same pure function)", async (t) => {
   const config = parseConfig({ allowedIngressNamespaces: ["monitoring"], isolatedNamespaces: ["team-a"] });
   const verdict = mutateRequest(
-    { uid: "u", group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy", namespace: "team-a", name: ISOLATION_POLICY_NAME, operation: "CREATE", object: isolationPolicy("team-a", ["monitoring"]), oldObject: undefined, dryRun: false },
+    {
+      uid: "u",
+      group: "networking.k8s.io",
+      version: "v1",
+      kind: "NetworkPolicy",
+      namespace: "team-a",
+      name: ISOLATION_POLICY_NAME,
+      operation: "CREATE",
+      object: isolationPolicy("team-a", ["monitoring"]),
+      oldObject: undefined,
+      dryRun: false,
+    },
     admissionPolicy(config),
   );
   t.same(verdict, { findings: [] });

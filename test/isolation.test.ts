@@ -5,11 +5,36 @@ import { findingsOf, triples } from "./helpers/evaluate.ts";
 const cases: [string, Parameters<typeof isolationOf>[0], boolean, string][] = [
   ["the netfence label", { labels: { "netfence.io/isolation": "enabled" } }, true, "label"],
   ["the label with another value", { labels: { "netfence.io/isolation": "disabled" } }, false, "none"],
-  ["the KubeSphere annotation", { annotations: { "kubesphere.io/network-isolate": "enabled" } }, true, "kubesphere-annotation"],
-  ["the legacy DefaultDeny annotation", { annotations: { "net.beta.kubernetes.io/network-policy": '{"ingress":{"isolation":"DefaultDeny"}}' } }, true, "legacy-annotation"],
-  ["the legacy annotation without DefaultDeny", { annotations: { "net.beta.kubernetes.io/network-policy": '{"ingress":{}}' } }, false, "legacy-annotation"],
-  ["a malformed legacy annotation", { annotations: { "net.beta.kubernetes.io/network-policy": "DefaultDeny" } }, false, "malformed-legacy-annotation"],
-  ["a legacy annotation that is a JSON list", { annotations: { "net.beta.kubernetes.io/network-policy": "[1]" } }, false, "malformed-legacy-annotation"],
+  [
+    "the KubeSphere annotation",
+    { annotations: { "kubesphere.io/network-isolate": "enabled" } },
+    true,
+    "kubesphere-annotation",
+  ],
+  [
+    "the legacy DefaultDeny annotation",
+    { annotations: { "net.beta.kubernetes.io/network-policy": '{"ingress":{"isolation":"DefaultDeny"}}' } },
+    true,
+    "legacy-annotation",
+  ],
+  [
+    "the legacy annotation without DefaultDeny",
+    { annotations: { "net.beta.kubernetes.io/network-policy": '{"ingress":{}}' } },
+    false,
+    "legacy-annotation",
+  ],
+  [
+    "a malformed legacy annotation",
+    { annotations: { "net.beta.kubernetes.io/network-policy": "DefaultDeny" } },
+    false,
+    "malformed-legacy-annotation",
+  ],
+  [
+    "a legacy annotation that is a JSON list",
+    { annotations: { "net.beta.kubernetes.io/network-policy": "[1]" } },
+    false,
+    "malformed-legacy-annotation",
+  ],
   ["nothing", {}, false, "none"],
 ];
 
@@ -22,6 +47,12 @@ t.test("isolation detection", async (t) => {
 });
 
 t.test("a malformed legacy annotation is a warning on the Namespace (NS001), not a crash", async (t) => {
-  const namespace = { apiVersion: "v1", kind: "Namespace", metadata: { name: "old", annotations: { "net.beta.kubernetes.io/network-policy": "{oops" } } };
-  t.same(triples(findingsOf(namespace)), [["NS001", "warn", "metadata.annotations[net.beta.kubernetes.io/network-policy]"]]);
+  const namespace = {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "old", annotations: { "net.beta.kubernetes.io/network-policy": "{oops" } },
+  };
+  t.same(triples(findingsOf(namespace)), [
+    ["NS001", "warn", "metadata.annotations[net.beta.kubernetes.io/network-policy]"],
+  ]);
 });

@@ -22,7 +22,10 @@ t.test("YAML merge keys are resolved, as kubectl resolves them", async (t) => {
   ].join("\n");
   const { documents, problems } = readManifestText("m.yaml", text);
   t.same(problems, []);
-  t.same((documents[1]?.object as { spec: unknown }).spec, { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Ingress"] });
+  t.same((documents[1]?.object as { spec: unknown }).spec, {
+    podSelector: { matchLabels: { app: "web" } },
+    policyTypes: ["Ingress"],
+  });
 });
 
 t.test("a List inside a List is flattened, at any depth, each item keeping its line", async (t) => {
@@ -39,18 +42,31 @@ t.test("a List inside a List is flattened, at any depth, each item keeping its l
   ].join("\n");
   const { documents, problems } = readManifestText("l.yaml", text);
   t.same(problems, []);
-  t.same(documents.map((d) => [(d.object as { metadata: { name: string } }).metadata.name, d.index, d.lineOf?.("metadata.name")]), [
-    ["deep", 0, 7],
-    ["inner", 1, 8],
-    ["outer", 2, 9],
-  ]);
+  t.same(
+    documents.map((d) => [
+      (d.object as { metadata: { name: string } }).metadata.name,
+      d.index,
+      d.lineOf?.("metadata.name"),
+    ]),
+    [
+      ["deep", 0, 7],
+      ["inner", 1, 8],
+      ["outer", 2, 9],
+    ],
+  );
 });
 
 t.test("what is not a manifest is a problem with its file and line, never 0 objects and exit 0", async (t) => {
   const cases: Record<string, [string, RegExp]> = {
-    "a scalar": ["just some text\n", /^s\.yaml:1: a string \("just some text"\), not a manifest: a manifest is a mapping with apiVersion and kind/],
+    "a scalar": [
+      "just some text\n",
+      /^s\.yaml:1: a string \("just some text"\), not a manifest: a manifest is a mapping with apiVersion and kind/,
+    ],
     "a number": ["42\n", /^s\.yaml:1: a number \("42"\), not a manifest/],
-    "a top-level sequence": ["- apiVersion: v1\n  kind: Service\n", /^s\.yaml:1: a sequence, not a manifest: .*`kind: List` with `items`/],
+    "a top-level sequence": [
+      "- apiVersion: v1\n  kind: Service\n",
+      /^s\.yaml:1: a sequence, not a manifest: .*`kind: List` with `items`/,
+    ],
     "a binary file": ["\x7fELF\x02\x01\x01\0\0\0", /^s\.yaml: a binary file, not a manifest$/],
     "a YAML syntax error": ["a: 1\nb: c: d\n", /^s\.yaml:2: YAML syntax error/],
   };
@@ -78,5 +94,8 @@ t.test("a dangling symlink or a symlink to a directory is reported with its path
     documents.map((d) => d.source),
     ["a.yaml", "e.yaml", "sub/c.yaml"].map((f) => join(dir, f)),
   );
-  t.same(problems, [`${join(dir, "b-dangling.yaml")}: cannot read (ENOENT: a dangling symlink)`, `${join(dir, "d-linked-dir.yaml")}: is a directory behind a symlink, not a manifest file; name the directory itself to read it`]);
+  t.same(problems, [
+    `${join(dir, "b-dangling.yaml")}: cannot read (ENOENT: a dangling symlink)`,
+    `${join(dir, "d-linked-dir.yaml")}: is a directory behind a symlink, not a manifest file; name the directory itself to read it`,
+  ]);
 });

@@ -5,7 +5,13 @@ import { kindEntry, type KindName } from "../kinds.ts";
 import type { RuleContext } from "../rules/context.ts";
 import type { Finding } from "../rules/finding.ts";
 import { evaluate, type RuleActions } from "../rules/index.ts";
-import { buildAdmissionResponse, decisionOf, type AdmissionResponseReview, type Decision, type Verdict } from "./response.ts";
+import {
+  buildAdmissionResponse,
+  decisionOf,
+  type AdmissionResponseReview,
+  type Decision,
+  type Verdict,
+} from "./response.ts";
 import type { AdmissionRequest } from "./review.ts";
 
 export interface AdmissionPolicy {
@@ -49,10 +55,16 @@ export function admit(webhook: Webhook, request: AdmissionRequest, policy: Admis
     const key = `${f.ruleId}:${f.action}`;
     findingCounts[key] = (findingCounts[key] ?? 0) + 1;
   }
-  return { kind: entry?.kind ?? "other", decision: decisionOf(verdict), findingCounts, review: buildAdmissionResponse(request.uid, verdict) };
+  return {
+    kind: entry?.kind ?? "other",
+    decision: decisionOf(verdict),
+    findingCounts,
+    review: buildAdmissionResponse(request.uid, verdict),
+  };
 }
 
-export const mutateRequest = (request: AdmissionRequest, policy: AdmissionPolicy): Verdict => mutate(kindEntry(request.group, request.kind), request, policy);
+export const mutateRequest = (request: AdmissionRequest, policy: AdmissionPolicy): Verdict =>
+  mutate(kindEntry(request.group, request.kind), request, policy);
 
 function validate(entry: Entry, request: AdmissionRequest, policy: AdmissionPolicy): Verdict {
   if (entry === undefined || request.operation === "CONNECT") return NOTHING;
@@ -75,7 +87,7 @@ function validate(entry: Entry, request: AdmissionRequest, policy: AdmissionPoli
 }
 
 function mutate(entry: Entry, request: AdmissionRequest, policy: AdmissionPolicy): Verdict {
-  if (request.operation !== "CREATE" && request.operation !== "UPDATE" || entry?.mutate === undefined) return NOTHING;
+  if ((request.operation !== "CREATE" && request.operation !== "UPDATE") || entry?.mutate === undefined) return NOTHING;
   const mutated = entry.mutate(request.object, policy.contextFor(request.namespace));
   if (mutated === request.object) return NOTHING;
   // The diff is taken from the object exactly as the apiserver sent it, so that every operation

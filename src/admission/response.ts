@@ -70,14 +70,17 @@ function warningsFor(findings: readonly Finding[]): string[] {
   // Only what is shown is formatted: 100,000 warnings cost a count, not 100,000 strings.
   const shown = findings.slice(0, WARNINGS_MAX_COUNT - 1).map(warningText);
   const omitted = findings[WARNINGS_MAX_COUNT - 1]!;
-  shown.push(`${omitted.ruleId} and ${findings.length - shown.length - 1} more warnings not shown (${findings.length - shown.length} in all); run \`netfence lint\` to see them`);
+  shown.push(
+    `${omitted.ruleId} and ${findings.length - shown.length - 1} more warnings not shown (${findings.length - shown.length} in all); run \`netfence lint\` to see them`,
+  );
   return shown;
 }
 
 function denialMessage(denials: readonly Finding[]): string {
   const count = denials.length === 1 ? "1 problem" : `${denials.length} problems`;
   const shown = denials.slice(0, DENIALS_MAX_COUNT).map(describeFinding);
-  if (denials.length > DENIALS_MAX_COUNT) shown.push(`and ${denials.length - DENIALS_MAX_COUNT} more (run \`netfence lint\` to see them all)`);
+  if (denials.length > DENIALS_MAX_COUNT)
+    shown.push(`and ${denials.length - DENIALS_MAX_COUNT} more (run \`netfence lint\` to see them all)`);
   return `netfence found ${count}: ${shown.join("; ")}`;
 }
 

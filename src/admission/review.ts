@@ -61,13 +61,18 @@ export type ParsedReview = { ok: true; request: AdmissionRequest } | { ok: false
 export function parseAdmissionReview(body: unknown): ParsedReview {
   const parsed = AdmissionReviewSchema.safeParse(body);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "body"}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.map(String).join(".") || "body"}: ${issue.message}`,
+    );
     return { ok: false, error: `not an admission.k8s.io/v1 AdmissionReview request: ${problems.join("; ")}` };
   }
   const { request } = parsed.data;
   for (const field of ["object", "oldObject"] as const) {
     if (nestsDeeperThan(request[field], MAX_OBJECT_DEPTH)) {
-      return { ok: false, error: `request.${field} nests deeper than ${MAX_OBJECT_DEPTH} levels; no Kubernetes object netfence checks does` };
+      return {
+        ok: false,
+        error: `request.${field} nests deeper than ${MAX_OBJECT_DEPTH} levels; no Kubernetes object netfence checks does`,
+      };
     }
   }
   return {

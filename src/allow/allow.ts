@@ -5,7 +5,12 @@ import { createHash } from "node:crypto";
 import type { NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort } from "../kube-objects.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, NAMESPACE_NAME_LABEL } from "../names.ts";
 import { parseCidr } from "../rules/cidr.ts";
-import { isDNS1123Subdomain, isNamespaceName, labelValueProblems, qualifiedNameProblems } from "../rules/label-syntax.ts";
+import {
+  isDNS1123Subdomain,
+  isNamespaceName,
+  labelValueProblems,
+  qualifiedNameProblems,
+} from "../rules/label-syntax.ts";
 import { portNameProblem } from "../rules/ports.ts";
 import { EMPTY_SELECTOR_MESSAGE } from "../rules/service.ts";
 import { UserError } from "../user-error.ts";
@@ -39,7 +44,12 @@ export type AllowRequest = {
 );
 
 export const DNS_EGRESS_RULE: NetworkPolicyEgressRule = {
-  to: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+  to: [
+    {
+      namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: "kube-system" } },
+      podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+    },
+  ],
   ports: [
     { protocol: "UDP", port: 53 },
     { protocol: "TCP", port: 53 },
@@ -48,22 +58,30 @@ export const DNS_EGRESS_RULE: NetworkPolicyEgressRule = {
 
 export function parseSelector(text: string): Record<string, string> {
   const selector: Record<string, string> = {};
-  for (const pair of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+  for (const pair of text
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "")) {
     const eq = pair.indexOf("=");
     if (eq <= 0) throw new AllowError(`selector \`${pair}\`: write key=value`);
     const key = pair.slice(0, eq);
     const value = pair.slice(eq + 1);
-    const problems = [...qualifiedNameProblems(key).map((p) => `key ${p}`), ...labelValueProblems(value).map((p) => `value ${p}`)];
+    const problems = [
+      ...qualifiedNameProblems(key).map((p) => `key ${p}`),
+      ...labelValueProblems(value).map((p) => `value ${p}`),
+    ];
     if (problems.length > 0) throw new AllowError(`selector \`${pair}\`: ${problems.join("; ")}`);
     // matchLabels holds one value per key: a second one would silently replace the first.
-    if (Object.hasOwn(selector, key)) throw new AllowError(`selector \`${text}\`: key \`${key}\` is given twice; a pod has one value per label`);
+    if (Object.hasOwn(selector, key))
+      throw new AllowError(`selector \`${text}\`: key \`${key}\` is given twice; a pod has one value per label`);
     selector[key] = value;
   }
   return selector;
 }
 
 export function parseProtocol(text: string): PortSpec["protocol"] {
-  if (text !== "TCP" && text !== "UDP" && text !== "SCTP") throw new AllowError(`protocol \`${text}\`: use TCP, UDP or SCTP`);
+  if (text !== "TCP" && text !== "UDP" && text !== "SCTP")
+    throw new AllowError(`protocol \`${text}\`: use TCP, UDP or SCTP`);
   return text;
 }
 
@@ -95,12 +113,15 @@ function objectName(parts: string[]): string {
   return `${name.slice(0, 54).replace(/-$/, "")}-${hash}`;
 }
 
-const toPorts = (ports: readonly PortSpec[]): NetworkPolicyPort[] => ports.map(({ port, protocol }) => (port === undefined ? { protocol } : { protocol, port }));
+const toPorts = (ports: readonly PortSpec[]): NetworkPolicyPort[] =>
+  ports.map(({ port, protocol }) => (port === undefined ? { protocol } : { protocol, port }));
 
 export function allowPolicy(request: AllowRequest): NetworkPolicy {
   requireNamespace(request.namespace, "namespace");
   if (request.name !== undefined && !isDNS1123Subdomain(request.name)) {
-    throw new AllowError(`--name \`${request.name}\` is not a valid object name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters`);
+    throw new AllowError(
+      `--name \`${request.name}\` is not a valid object name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters`,
+    );
   }
   let nameParts: string[];
   let peer: NetworkPolicyPeer;
@@ -113,24 +134,35 @@ export function allowPolicy(request: AllowRequest): NetworkPolicy {
   } else if ("toService" in request) {
     const service = request.toService;
     requireNamespace(service.namespace, "--to-service namespace");
-    if (!isNamespaceName(service.name)) throw new AllowError(`--to-service name \`${service.name}\` is not a valid Service name`);
-    if (Object.keys(service.selector).length === 0) throw new AllowError(`Service ${service.namespace}/${service.name}: ${EMPTY_SELECTOR_MESSAGE}`);
-    peer = { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: service.namespace } }, podSelector: { matchLabels: service.selector } };
+    if (!isNamespaceName(service.name))
+      throw new AllowError(`--to-service name \`${service.name}\` is not a valid Service name`);
+    if (Object.keys(service.selector).length === 0)
+      throw new AllowError(`Service ${service.namespace}/${service.name}: ${EMPTY_SELECTOR_MESSAGE}`);
+    peer = {
+      namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: service.namespace } },
+      podSelector: { matchLabels: service.selector },
+    };
     ports = toPorts(service.ports);
     dns = request.dns;
     nameParts = ["allow-egress-to", service.namespace, service.name];
   } else {
     const parsed = parseCidr(request.cidr);
     if (!parsed.ok) throw new AllowError(`--cidr \`${request.cidr}\` is not a valid CIDR: ${parsed.reason}`);
-    if (parsed.hostBitsSet) throw new AllowError(`--cidr \`${request.cidr}\` has host bits set; the network is \`${parsed.cidr.network}\``);
+    if (parsed.hostBitsSet)
+      throw new AllowError(`--cidr \`${request.cidr}\` has host bits set; the network is \`${parsed.cidr.network}\``);
     peer = { ipBlock: { cidr: parsed.cidr.network } };
     ports = toPorts(request.ports);
     dns = request.direction === "egress" && request.dns !== false;
-    nameParts = [`allow-${request.direction}-cidr`, parsed.cidr.network.replace(/[.:/]/g, "-"), ...request.ports.map((p) => (p.port === undefined ? p.protocol : `${p.protocol}-${p.port}`))];
+    nameParts = [
+      `allow-${request.direction}-cidr`,
+      parsed.cidr.network.replace(/[.:/]/g, "-"),
+      ...request.ports.map((p) => (p.port === undefined ? p.protocol : `${p.protocol}-${p.port}`)),
+    ];
   }
   const direction = request.direction;
   const rule = { [direction === "ingress" ? "from" : "to"]: [peer], ...(ports.length > 0 ? { ports } : {}) };
-  const podSelector = request.podSelector && Object.keys(request.podSelector).length > 0 ? { matchLabels: request.podSelector } : {};
+  const podSelector =
+    request.podSelector && Object.keys(request.podSelector).length > 0 ? { matchLabels: request.podSelector } : {};
   const name = request.name ?? objectName(nameParts);
   return {
     apiVersion: "networking.k8s.io/v1",
@@ -144,7 +176,9 @@ export function allowPolicy(request: AllowRequest): NetworkPolicy {
 }
 
 /** What a Service's pods listen on: its targetPorts, defaulting to the port, keeping names. */
-export function serviceTargetPorts(ports: readonly { port?: number; targetPort?: number | string; protocol?: string }[]): PortSpec[] {
+export function serviceTargetPorts(
+  ports: readonly { port?: number; targetPort?: number | string; protocol?: string }[],
+): PortSpec[] {
   return ports.map((p) => {
     const target = p.targetPort ?? p.port;
     if (target === undefined) throw new AllowError("a Service port has neither `port` nor `targetPort`");

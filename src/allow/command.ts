@@ -6,7 +6,16 @@ import { connectToCluster } from "../kube/kubeconfig.ts";
 import { httpKubeClient, paths, statusOf } from "../kube/client.ts";
 import { ServiceSchema } from "../kube-objects.ts";
 import { UsageError } from "../user-error.ts";
-import { allowPolicy, parsePort, parseProtocol, parseSelector, serviceTargetPorts, type AllowRequest, type PortSpec, type ServiceTarget } from "./allow.ts";
+import {
+  allowPolicy,
+  parsePort,
+  parseProtocol,
+  parseSelector,
+  serviceTargetPorts,
+  type AllowRequest,
+  type PortSpec,
+  type ServiceTarget,
+} from "./allow.ts";
 
 export interface AllowFlags {
   namespace?: string;
@@ -33,19 +42,33 @@ function refuse(unused: [given: boolean, option: string, why: string][]): void {
 
 async function serviceTarget(reference: string, flags: AllowFlags): Promise<ServiceTarget> {
   const [namespace, name, ...rest] = reference.split("/");
-  if (!namespace || !name || rest.length > 0) throw new UsageError(`--to-service \`${reference}\`: write NAMESPACE/NAME`);
+  if (!namespace || !name || rest.length > 0)
+    throw new UsageError(`--to-service \`${reference}\`: write NAMESPACE/NAME`);
   if (flags.selector !== undefined) {
-    if (flags.port.length === 0) throw new UsageError("--to-service with --selector (offline) needs --port: the Service's targetPorts");
-    refuse([[flags.kubeconfig !== undefined, "--kubeconfig", "is not read with --selector (offline); drop one of them"]]);
+    if (flags.port.length === 0)
+      throw new UsageError("--to-service with --selector (offline) needs --port: the Service's targetPorts");
+    refuse([
+      [flags.kubeconfig !== undefined, "--kubeconfig", "is not read with --selector (offline); drop one of them"],
+    ]);
     return { namespace, name, selector: parseSelector(flags.selector), ports: ports(flags) };
   }
   refuse([
-    [flags.port.length > 0, "--port", "goes with --selector (offline); online, the ports are the Service's targetPorts"],
-    [flags.protocol !== undefined, "--protocol", "goes with --selector and --port (offline); online, the protocols are the Service's"],
+    [
+      flags.port.length > 0,
+      "--port",
+      "goes with --selector (offline); online, the ports are the Service's targetPorts",
+    ],
+    [
+      flags.protocol !== undefined,
+      "--protocol",
+      "goes with --selector and --port (offline); online, the protocols are the Service's",
+    ],
   ]);
   const connection = await connectToCluster({ kubeconfig: flags.kubeconfig });
   if (connection.kind === "standalone") {
-    throw new UsageError("--to-service reads the Service from the cluster: pass --kubeconfig or set $KUBECONFIG, or give --selector and --port to work offline");
+    throw new UsageError(
+      "--to-service reads the Service from the cluster: pass --kubeconfig or set $KUBECONFIG, or give --selector and --port to work offline",
+    );
   }
   let service;
   try {
@@ -54,22 +77,35 @@ async function serviceTarget(reference: string, flags: AllowFlags): Promise<Serv
     if (statusOf(error) === 404) throw new UsageError(`Service ${namespace}/${name} not found`);
     throw error;
   }
-  return { namespace, name, selector: service.spec?.selector ?? {}, ports: serviceTargetPorts(service.spec?.ports ?? []) };
+  return {
+    namespace,
+    name,
+    selector: service.spec?.selector ?? {},
+    ports: serviceTargetPorts(service.spec?.ports ?? []),
+  };
 }
 
-const ports = (flags: AllowFlags): PortSpec[] => flags.port.map((port) => parsePort(port, flags.protocol?.toUpperCase()));
+const ports = (flags: AllowFlags): PortSpec[] =>
+  flags.port.map((port) => parsePort(port, flags.protocol?.toUpperCase()));
 
 /** --port, or --protocol alone: every port of that protocol. */
 const cidrPorts = (flags: AllowFlags): PortSpec[] =>
-  flags.port.length === 0 && flags.protocol !== undefined ? [{ protocol: parseProtocol(flags.protocol.toUpperCase()) }] : ports(flags);
+  flags.port.length === 0 && flags.protocol !== undefined
+    ? [{ protocol: parseProtocol(flags.protocol.toUpperCase()) }]
+    : ports(flags);
 
 /** The allowlist entry the flags describe, or a UsageError naming the first flag that would not take effect. */
 export async function allowRequest(direction: string, flags: AllowFlags): Promise<AllowRequest> {
-  if (direction !== "ingress" && direction !== "egress") throw new UsageError(`direction \`${direction}\`: use ingress or egress`);
-  if (flags.namespace === undefined) throw new UsageError("-n/--namespace is required: the namespace whose pods the policy selects");
+  if (direction !== "ingress" && direction !== "egress")
+    throw new UsageError(`direction \`${direction}\`: use ingress or egress`);
+  if (flags.namespace === undefined)
+    throw new UsageError("-n/--namespace is required: the namespace whose pods the policy selects");
   const targets = [flags.fromNamespace, flags.toService, flags.cidr].filter((t) => t !== undefined).length;
-  if (targets !== 1) throw new UsageError("give exactly one of --from-namespace (ingress), --to-service (egress) or --cidr");
-  refuse([[direction === "ingress" && !flags.dns, "--no-dns", "goes with `allow egress`: an ingress policy has no DNS rule"]]);
+  if (targets !== 1)
+    throw new UsageError("give exactly one of --from-namespace (ingress), --to-service (egress) or --cidr");
+  refuse([
+    [direction === "ingress" && !flags.dns, "--no-dns", "goes with `allow egress`: an ingress policy has no DNS rule"],
+  ]);
   const common = {
     namespace: flags.namespace,
     ...(flags.podSelector !== undefined ? { podSelector: parseSelector(flags.podSelector) } : {}),
@@ -78,10 +114,26 @@ export async function allowRequest(direction: string, flags: AllowFlags): Promis
   if (flags.fromNamespace !== undefined) {
     if (direction !== "ingress") throw new UsageError("--from-namespace goes with `allow ingress`");
     refuse([
-      [flags.port.length > 0, "--port", "goes with --cidr or an offline --to-service; --from-namespace allows every port"],
-      [flags.protocol !== undefined, "--protocol", "goes with --cidr or an offline --to-service; --from-namespace allows every protocol"],
-      [flags.selector !== undefined, "--selector", "is the Service's selector of an offline --to-service; --pod-selector chooses the pods of -n"],
-      [flags.kubeconfig !== undefined, "--kubeconfig", "is read only by --to-service; --from-namespace needs no cluster"],
+      [
+        flags.port.length > 0,
+        "--port",
+        "goes with --cidr or an offline --to-service; --from-namespace allows every port",
+      ],
+      [
+        flags.protocol !== undefined,
+        "--protocol",
+        "goes with --cidr or an offline --to-service; --from-namespace allows every protocol",
+      ],
+      [
+        flags.selector !== undefined,
+        "--selector",
+        "is the Service's selector of an offline --to-service; --pod-selector chooses the pods of -n",
+      ],
+      [
+        flags.kubeconfig !== undefined,
+        "--kubeconfig",
+        "is read only by --to-service; --from-namespace needs no cluster",
+      ],
     ]);
     return { ...common, direction, fromNamespace: flags.fromNamespace };
   }
@@ -90,7 +142,11 @@ export async function allowRequest(direction: string, flags: AllowFlags): Promis
     return { ...common, direction, toService: await serviceTarget(flags.toService, flags), dns: flags.dns };
   }
   refuse([
-    [flags.selector !== undefined, "--selector", "is the Service's selector of an offline --to-service; --pod-selector chooses the pods of -n"],
+    [
+      flags.selector !== undefined,
+      "--selector",
+      "is the Service's selector of an offline --to-service; --pod-selector chooses the pods of -n",
+    ],
     [flags.kubeconfig !== undefined, "--kubeconfig", "is read only by --to-service; --cidr needs no cluster"],
   ]);
   return { ...common, direction, cidr: flags.cidr!, ports: cidrPorts(flags), dns: flags.dns };

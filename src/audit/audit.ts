@@ -10,7 +10,11 @@ const COLLECTIONS = [
   { what: "services", path: paths.services },
 ];
 
-export async function clusterDocuments(client: KubeClient, progress: (message: string) => void, pageSize = 500): Promise<SourceDocument[]> {
+export async function clusterDocuments(
+  client: KubeClient,
+  progress: (message: string) => void,
+  pageSize = 500,
+): Promise<SourceDocument[]> {
   const documents: SourceDocument[] = [];
   for (const { what, path } of COLLECTIONS) {
     for await (const page of objectPages(client, path, pageSize)) {
@@ -20,7 +24,11 @@ export async function clusterDocuments(client: KubeClient, progress: (message: s
   }
   try {
     const kubeProxy = await client.get(paths.configMap(KUBE_PROXY_NAMESPACE, KUBE_PROXY_CONFIGMAP), ConfigMapSchema);
-    documents.push({ source: "cluster", index: documents.length, object: { ...kubeProxy, apiVersion: "v1", kind: "ConfigMap" } });
+    documents.push({
+      source: "cluster",
+      index: documents.length,
+      object: { ...kubeProxy, apiVersion: "v1", kind: "ConfigMap" },
+    });
   } catch (error) {
     const status = statusOf(error);
     if (status !== 404 && status !== 403) throw error;

@@ -8,14 +8,25 @@ import { paths, type KubeClient } from "../kube/client.ts";
 export interface PolicyEvent {
   namespace: string;
   policy: string;
-  reason: "IsolationPolicyCreated" | "IsolationPolicyRestored" | "IsolationPolicyDeleted" | "InjectedRuleAdded" | "InjectedRuleUpdated" | "InjectedRuleRemoved";
+  reason:
+    | "IsolationPolicyCreated"
+    | "IsolationPolicyRestored"
+    | "IsolationPolicyDeleted"
+    | "InjectedRuleAdded"
+    | "InjectedRuleUpdated"
+    | "InjectedRuleRemoved";
   message: string;
 }
 
 export async function recordEvent(client: KubeClient, log: Logger, event: PolicyEvent): Promise<void> {
   await recordObjectEvent(client, log, {
     namespace: event.namespace,
-    involvedObject: { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", name: event.policy, namespace: event.namespace },
+    involvedObject: {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      name: event.policy,
+      namespace: event.namespace,
+    },
     reason: event.reason,
     message: event.message,
   });
@@ -25,7 +36,12 @@ export async function recordEvent(client: KubeClient, log: Logger, event: Policy
 export async function recordObjectEvent(
   client: KubeClient,
   log: Logger,
-  event: { namespace: string; involvedObject: { apiVersion: string; kind: string; name: string; namespace: string }; reason: string; message: string },
+  event: {
+    namespace: string;
+    involvedObject: { apiVersion: string; kind: string; name: string; namespace: string };
+    reason: string;
+    message: string;
+  },
 ): Promise<void> {
   const now = new Date().toISOString();
   try {

@@ -13,21 +13,33 @@ import type { NamespaceCache } from "./namespace-cache.ts";
 import type { PolicyCache, PolicyRecord } from "./policy-cache.ts";
 import { WorkloadCache } from "./workload-cache.ts";
 
-export function cachedImpactCluster(namespaces: NamespaceCache, policies: PolicyCache, workloads: WorkloadCache): ImpactCluster {
+export function cachedImpactCluster(
+  namespaces: NamespaceCache,
+  policies: PolicyCache,
+  workloads: WorkloadCache,
+): ImpactCluster {
   let namespaceInfo: Map<string, NamespaceInfo> | undefined;
   namespaces.onChange(() => (namespaceInfo = undefined));
   const inputs = new WeakMap<PolicyRecord, PolicyInput>();
   const inputOf = (record: PolicyRecord): PolicyInput => {
     let input = inputs.get(record);
     if (input === undefined) {
-      input = { namespace: record.namespace, name: record.name, policy: { metadata: { name: record.name, namespace: record.namespace }, spec: record.spec } };
+      input = {
+        namespace: record.namespace,
+        name: record.name,
+        policy: { metadata: { name: record.name, namespace: record.namespace }, spec: record.spec },
+      };
       inputs.set(record, input);
     }
     return input;
   };
   return {
     get namespaces() {
-      namespaceInfo ??= new Map(namespaces.all().map((ns) => [ns.name, { name: ns.name, labels: { ...ns.labels, [NAMESPACE_NAME_LABEL]: ns.name } }]));
+      namespaceInfo ??= new Map(
+        namespaces
+          .all()
+          .map((ns) => [ns.name, { name: ns.name, labels: { ...ns.labels, [NAMESPACE_NAME_LABEL]: ns.name } }]),
+      );
       return namespaceInfo;
     },
     shapes: () => workloads.shapes(),
@@ -36,7 +48,9 @@ export function cachedImpactCluster(namespaces: NamespaceCache, policies: Policy
 }
 
 /** Ready when all three caches are: impact from a half-listed cluster would be wrong, not late. */
-export function impactReadiness(...caches: { readiness(): { ready: boolean; reason?: string } }[]): () => { ready: boolean; reason?: string } {
+export function impactReadiness(
+  ...caches: { readiness(): { ready: boolean; reason?: string } }[]
+): () => { ready: boolean; reason?: string } {
   return () => caches.map((cache) => cache.readiness()).find((r) => !r.ready) ?? { ready: true };
 }
 
@@ -49,7 +63,14 @@ export interface ImpactView {
 }
 
 /** The pod cache started beside the namespace and policy caches, and the admission check over all three. */
-export function startImpactView(config: Config, client: KubeClient, namespaces: NamespaceCache, policies: PolicyCache, log: Logger, metrics: Metrics): ImpactView {
+export function startImpactView(
+  config: Config,
+  client: KubeClient,
+  namespaces: NamespaceCache,
+  policies: PolicyCache,
+  log: Logger,
+  metrics: Metrics,
+): ImpactView {
   const own = impactMetrics(metrics.registry);
   const workloads = new WorkloadCache(client, {
     log,

@@ -51,9 +51,15 @@ export function previewAnnotation(preview: IsolationPreview): string {
 }
 
 export function previewMessage(preview: IsolationPreview): string {
-  if (preview.cutsOff === 0 && preview.externalWorkloads === 0) return "isolation preview: isolating this namespace would cut off no traffic between running workloads";
-  const parts = [`isolation preview: isolating this namespace would cut off ${preview.cutsOff} flow${preview.cutsOff === 1 ? "" : "s"} now allowed`];
-  if (preview.externalWorkloads > 0) parts.push(`and traffic from outside the cluster to ${preview.externalWorkloads} workload${preview.externalWorkloads === 1 ? "" : "s"}`);
+  if (preview.cutsOff === 0 && preview.externalWorkloads === 0)
+    return "isolation preview: isolating this namespace would cut off no traffic between running workloads";
+  const parts = [
+    `isolation preview: isolating this namespace would cut off ${preview.cutsOff} flow${preview.cutsOff === 1 ? "" : "s"} now allowed`,
+  ];
+  if (preview.externalWorkloads > 0)
+    parts.push(
+      `and traffic from outside the cluster to ${preview.externalWorkloads} workload${preview.externalWorkloads === 1 ? "" : "s"}`,
+    );
   const examples = preview.examples.length > 0 ? `, e.g. ${preview.examples.join("; ")}` : "";
   return `${parts.join(" ")}${examples}`.slice(0, 1024);
 }
@@ -78,7 +84,12 @@ export class IsolationPreviewer {
   private readonly running = new Set<Promise<void>>();
   private active = false;
 
-  constructor(client: KubeClient, caches: { namespaces: NamespaceCache; policies: PolicyCache; workloads: WorkloadCache }, cluster: ImpactCluster, options: IsolationPreviewerOptions) {
+  constructor(
+    client: KubeClient,
+    caches: { namespaces: NamespaceCache; policies: PolicyCache; workloads: WorkloadCache },
+    cluster: ImpactCluster,
+    options: IsolationPreviewerOptions,
+  ) {
     this.client = client;
     this.namespaces = caches.namespaces;
     this.cluster = cluster;
@@ -139,16 +150,35 @@ export class IsolationPreviewer {
     const { log } = this.options;
     try {
       const started = performance.now();
-      const preview = previewOf(isolationImpact(this.cluster, namespace, this.options.allowedIngressNamespaces, PREVIEW_EXAMPLES));
+      const preview = previewOf(
+        isolationImpact(this.cluster, namespace, this.options.allowedIngressNamespaces, PREVIEW_EXAMPLES),
+      );
       const annotation = previewAnnotation(preview);
       if (this.written.get(namespace) === annotation) return;
-      await this.client.mergePatch(namespacePath(namespace), { metadata: { annotations: { [ISOLATION_PREVIEW_ANNOTATION]: annotation } } }, FIELD_MANAGER);
+      await this.client.mergePatch(
+        namespacePath(namespace),
+        { metadata: { annotations: { [ISOLATION_PREVIEW_ANNOTATION]: annotation } } },
+        FIELD_MANAGER,
+      );
       this.written.set(namespace, annotation);
       const message = previewMessage(preview);
-      log.info({ namespace, cutsOff: preview.cutsOff, externalWorkloads: preview.externalWorkloads, ms: Math.round(performance.now() - started) }, message);
+      log.info(
+        {
+          namespace,
+          cutsOff: preview.cutsOff,
+          externalWorkloads: preview.externalWorkloads,
+          ms: Math.round(performance.now() - started),
+        },
+        message,
+      );
       // The API server wants an Event's involvedObject.namespace to be its own namespace (422 otherwise):
       // the Event about a Namespace lives in that namespace, where `kubectl get events -n` finds it.
-      await recordObjectEvent(this.client, log, { namespace, involvedObject: { apiVersion: "v1", kind: "Namespace", name: namespace, namespace }, reason: "IsolationPreview", message });
+      await recordObjectEvent(this.client, log, {
+        namespace,
+        involvedObject: { apiVersion: "v1", kind: "Namespace", name: namespace, namespace },
+        reason: "IsolationPreview",
+        message,
+      });
     } catch (error) {
       // Retried on the next change or resync; a preview is never worth a crash loop.
       log.warn({ namespace, err: { message: (error as Error).message?.split("\n")[0] } }, "isolation preview failed");
@@ -160,9 +190,16 @@ export class IsolationPreviewer {
     this.written.delete(namespace);
     if (!exists || !this.active) return;
     try {
-      await this.client.mergePatch(namespacePath(namespace), { metadata: { annotations: { [ISOLATION_PREVIEW_ANNOTATION]: null } } }, FIELD_MANAGER);
+      await this.client.mergePatch(
+        namespacePath(namespace),
+        { metadata: { annotations: { [ISOLATION_PREVIEW_ANNOTATION]: null } } },
+        FIELD_MANAGER,
+      );
     } catch (error) {
-      this.options.log.warn({ namespace, err: { message: (error as Error).message?.split("\n")[0] } }, "could not remove the isolation preview annotation");
+      this.options.log.warn(
+        { namespace, err: { message: (error as Error).message?.split("\n")[0] } },
+        "could not remove the isolation preview annotation",
+      );
     }
   }
 }

@@ -16,7 +16,9 @@ const FIELD_MANAGER = "netfence";
 
 const LeaseSchema = z
   .object({
-    metadata: z.object({ name: z.string(), namespace: z.string().optional(), resourceVersion: z.string().optional() }).loose(),
+    metadata: z
+      .object({ name: z.string(), namespace: z.string().optional(), resourceVersion: z.string().optional() })
+      .loose(),
     spec: z
       .object({
         holderIdentity: z.string().nullish(),
@@ -105,7 +107,10 @@ export class LeaderElector {
     let lastRenewal = 0;
     while (!signal.aborted) {
       const outcome = await this.tryAcquireOrRenew().catch((error: unknown) => {
-        log.debug({ err: { message: (error as Error).message }, status: statusOf(error) }, "leader election: could not read or write the Lease");
+        log.debug(
+          { err: { message: (error as Error).message }, status: statusOf(error) },
+          "leader election: could not read or write the Lease",
+        );
         return "error" as const;
       });
       if (signal.aborted) return;
@@ -123,7 +128,12 @@ export class LeaderElector {
   private setLeading(leading: boolean) {
     this.leading = leading;
     const { log, namespace, name, identity } = this.options;
-    log.info({ lease: `${namespace}/${name}`, identity }, leading ? "leader election: this replica leads and reconciles" : "leader election: this replica no longer leads; reconciler stopped");
+    log.info(
+      { lease: `${namespace}/${name}`, identity },
+      leading
+        ? "leader election: this replica leads and reconciles"
+        : "leader election: this replica no longer leads; reconciler stopped",
+    );
     if (leading) this.options.onStartedLeading();
     else this.options.onStoppedLeading();
   }
@@ -138,7 +148,18 @@ export class LeaderElector {
       current = await this.client.get(paths.lease(namespace, name), LeaseSchema);
     } catch (error) {
       if (statusOf(error) !== 404) throw error;
-      const created = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace }, spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 } };
+      const created = {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name, namespace },
+        spec: {
+          holderIdentity: identity,
+          leaseDurationSeconds,
+          acquireTime: microTime(now),
+          renewTime: microTime(now),
+          leaseTransitions: 0,
+        },
+      };
       try {
         this.lease = LeaseSchema.parse(await this.client.create(paths.lease(namespace), created));
       } catch (createError) {
@@ -150,7 +171,8 @@ export class LeaderElector {
     const spec = current.spec ?? {};
     const holder = spec.holderIdentity ?? "";
     const renewTime = spec.renewTime ?? "";
-    if (this.observed === undefined || this.observed.holder !== holder || this.observed.renewTime !== renewTime) this.observed = { holder, renewTime, at: now };
+    if (this.observed === undefined || this.observed.holder !== holder || this.observed.renewTime !== renewTime)
+      this.observed = { holder, renewTime, at: now };
     const heldMs = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
     if (holder !== "" && holder !== identity && this.observed.at + heldMs > now) return "taken";
     const renewing = holder === identity;
@@ -180,10 +202,26 @@ export class LeaderElector {
     if (this.lease === undefined) return;
     const spec = this.lease.spec ?? {};
     try {
-      await this.client.replace(paths.lease(namespace, name), { ...this.lease, spec: { leaseDurationSeconds: 1, leaseTransitions: spec.leaseTransitions ?? 0, renewTime: microTime(this.now), acquireTime: microTime(this.now) } }, LeaseSchema, FIELD_MANAGER);
+      await this.client.replace(
+        paths.lease(namespace, name),
+        {
+          ...this.lease,
+          spec: {
+            leaseDurationSeconds: 1,
+            leaseTransitions: spec.leaseTransitions ?? 0,
+            renewTime: microTime(this.now),
+            acquireTime: microTime(this.now),
+          },
+        },
+        LeaseSchema,
+        FIELD_MANAGER,
+      );
       log.info({ lease: `${namespace}/${name}` }, "leader election: Lease released");
     } catch (error) {
-      log.info({ err: { message: (error as KubeApiError).message } }, "leader election: could not release the Lease; the next leader waits for it to expire");
+      log.info(
+        { err: { message: (error as KubeApiError).message } },
+        "leader election: could not release the Lease; the next leader waits for it to expire",
+      );
     }
   }
 }

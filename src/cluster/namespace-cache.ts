@@ -40,8 +40,14 @@ export class NamespaceCache extends WatchCache<Namespace, NamespaceState> {
       this.isolatedCount += (state?.isolation.isolated ? 1 : 0) - (previous?.isolation.isolated ? 1 : 0);
       metrics.namespaceCacheSize.set({ isolated: "true" }, this.isolatedCount);
       metrics.namespaceCacheSize.set({ isolated: "false" }, this.size - this.isolatedCount);
-      if (state?.isolation.source === "malformed-legacy-annotation" && previous?.isolation.source !== "malformed-legacy-annotation") {
-        log.warn({ namespace: name, problem: state.isolation.problem }, "malformed net.beta.kubernetes.io/network-policy annotation; treating the namespace as not isolated");
+      if (
+        state?.isolation.source === "malformed-legacy-annotation" &&
+        previous?.isolation.source !== "malformed-legacy-annotation"
+      ) {
+        log.warn(
+          { namespace: name, problem: state.isolation.problem },
+          "malformed net.beta.kubernetes.io/network-policy annotation; treating the namespace as not isolated",
+        );
       }
     });
   }

@@ -43,7 +43,10 @@ export class PolicyCache extends WatchCache<NetworkPolicy, PolicyRecord> {
       client,
       path: paths.networkPolicies,
       schema: NetworkPolicySchema,
-      keyOf: (policy) => (policy.metadata?.namespace === undefined || policy.metadata.name === undefined ? undefined : `${policy.metadata.namespace}/${policy.metadata.name}`),
+      keyOf: (policy) =>
+        policy.metadata?.namespace === undefined || policy.metadata.name === undefined
+          ? undefined
+          : `${policy.metadata.namespace}/${policy.metadata.name}`,
       toRecord: policyRecord,
       ...options,
       onSyncedChange: (synced) => metrics.policyCacheSynced.set(synced ? 1 : 0),

@@ -42,7 +42,10 @@ export type Repair =
       name: string;
       reason: "injection-missing" | "injection-stale" | "injection-reverted";
       /** A JSON merge patch, conditional on the version it was computed from. */
-      patch: { metadata: { resourceVersion: string; annotations: Record<string, string | null> }; spec: { ingress: NetworkPolicyIngressRule[] | null } };
+      patch: {
+        metadata: { resourceVersion: string; annotations: Record<string, string | null> };
+        spec: { ingress: NetworkPolicyIngressRule[] | null };
+      };
     };
 
 export interface NamespacePlanInput {
@@ -52,15 +55,33 @@ export interface NamespacePlanInput {
   allowedIngressNamespaces: readonly string[];
 }
 
-export function planNamespace({ namespace, isolated, policies, allowedIngressNamespaces }: NamespacePlanInput): Repair[] {
+export function planNamespace({
+  namespace,
+  isolated,
+  policies,
+  allowedIngressNamespaces,
+}: NamespacePlanInput): Repair[] {
   const repairs: Repair[] = [];
   if (isolated) {
     const desired = isolationPolicy(namespace, allowedIngressNamespaces);
     const current = policies.find((policy) => policy.name === ISOLATION_POLICY_NAME);
-    if (current === undefined) repairs.push({ action: "apply", namespace, name: ISOLATION_POLICY_NAME, reason: "isolation-policy-missing", policy: desired });
+    if (current === undefined)
+      repairs.push({
+        action: "apply",
+        namespace,
+        name: ISOLATION_POLICY_NAME,
+        reason: "isolation-policy-missing",
+        policy: desired,
+      });
     else if (!sameAsDesired(current, desired)) {
       const policy = { ...desired, metadata: { ...desired.metadata, resourceVersion: current.resourceVersion } };
-      repairs.push({ action: "replace", namespace, name: ISOLATION_POLICY_NAME, reason: "isolation-policy-edited", policy });
+      repairs.push({
+        action: "replace",
+        namespace,
+        name: ISOLATION_POLICY_NAME,
+        reason: "isolation-policy-edited",
+        policy,
+      });
     }
   }
   for (const policy of policies) {
@@ -77,18 +98,31 @@ export function planNamespace({ namespace, isolated, policies, allowedIngressNam
 }
 
 function sameAsDesired(current: PolicyRecord, desired: NetworkPolicy): boolean {
-  return current.managed && current.injectedAnnotation === desired.metadata?.annotations?.[INJECTED_ANNOTATION] && isDeepStrictEqual(asJson(current.spec), asJson(desired.spec));
+  return (
+    current.managed &&
+    current.injectedAnnotation === desired.metadata?.annotations?.[INJECTED_ANNOTATION] &&
+    isDeepStrictEqual(asJson(current.spec), asJson(desired.spec))
+  );
 }
 
 /** The same pure function as the mutating webhook; with no namespaces it removes exactly what it added. */
 function injectionRepair(record: PolicyRecord, allowed: readonly string[]): Repair | undefined {
-  const annotations = record.injectedAnnotation === undefined ? undefined : { [INJECTED_ANNOTATION]: record.injectedAnnotation };
-  const current: NetworkPolicy = { metadata: { name: record.name, namespace: record.namespace, ...(annotations ? { annotations } : {}) }, spec: record.spec };
+  const annotations =
+    record.injectedAnnotation === undefined ? undefined : { [INJECTED_ANNOTATION]: record.injectedAnnotation };
+  const current: NetworkPolicy = {
+    metadata: { name: record.name, namespace: record.namespace, ...(annotations ? { annotations } : {}) },
+    spec: record.spec,
+  };
   const wanted = injectAllowedIngress(current, allowed);
   if (wanted === current) return undefined;
   const annotation = wanted.metadata?.annotations?.[INJECTED_ANNOTATION];
   const ingress = wanted.spec.ingress ?? [];
-  const reason = allowed.length === 0 || annotation === undefined ? "injection-reverted" : record.injectedAnnotation === undefined ? "injection-missing" : "injection-stale";
+  const reason =
+    allowed.length === 0 || annotation === undefined
+      ? "injection-reverted"
+      : record.injectedAnnotation === undefined
+        ? "injection-missing"
+        : "injection-stale";
   return {
     action: "patch",
     namespace: record.namespace,

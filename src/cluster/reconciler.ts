@@ -63,7 +63,13 @@ export class Reconciler {
     namespaces.onChange((name) => this.schedule(name));
     policies.onChange((_key, record, previous) => {
       const { namespace, name } = (record ?? previous)!;
-      if (record === undefined && previous?.managed === true && name === ISOLATION_POLICY_NAME && this.options.isIsolated(namespace)) this.deletedWhileIsolated.add(namespace);
+      if (
+        record === undefined &&
+        previous?.managed === true &&
+        name === ISOLATION_POLICY_NAME &&
+        this.options.isIsolated(namespace)
+      )
+        this.deletedWhileIsolated.add(namespace);
       this.schedule(namespace);
     });
     options.metrics.setOldestDriftSource(() => this.oldestDrift());
@@ -172,7 +178,8 @@ export class Reconciler {
 
   private oldestDrift(): number | undefined {
     let oldest: number | undefined;
-    for (const entries of this.drift.values()) for (const since of entries.values()) if (oldest === undefined || since < oldest) oldest = since;
+    for (const entries of this.drift.values())
+      for (const since of entries.values()) if (oldest === undefined || since < oldest) oldest = since;
     return oldest === undefined ? undefined : (this.now() - oldest) / 1000;
   }
 
@@ -201,7 +208,15 @@ export class Reconciler {
     const { initial, max } = this.options.retryMs ?? { initial: 1000, max: 60_000 };
     const delay = Math.min(this.retries.get(namespace) ?? initial, max);
     this.retries.set(namespace, delay * 2);
-    this.options.log.warn({ namespace, status: statusOf(error), err: { message: (error as Error).message?.split("\n")[0] }, retryInMs: delay }, "reconcile failed; will retry");
+    this.options.log.warn(
+      {
+        namespace,
+        status: statusOf(error),
+        err: { message: (error as Error).message?.split("\n")[0] },
+        retryInMs: delay,
+      },
+      "reconcile failed; will retry",
+    );
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       this.enqueue(namespace);
@@ -220,28 +235,59 @@ export class Reconciler {
       const allowed = normalizeNamespaces(this.options.allowedIngressNamespaces).join(", ") || "no other namespace";
       if (repair.action === "replace") {
         await this.client.replace(path, repair.policy, NetworkPolicySchema, FIELD_MANAGER);
-        event = { namespace, policy: name, reason: "IsolationPolicyRestored", message: `${name} had been changed; restored: ingress only from this namespace and ${allowed}` };
+        event = {
+          namespace,
+          policy: name,
+          reason: "IsolationPolicyRestored",
+          message: `${name} had been changed; restored: ingress only from this namespace and ${allowed}`,
+        };
       } else if (repair.action === "apply") {
         const { created } = await this.client.apply(path, repair.policy, FIELD_MANAGER);
         // Applied over an object the cache had not seen yet: nothing was missing after all.
         if (!created) return;
         if (this.deletedWhileIsolated.delete(namespace)) {
           reason = "isolation-policy-deleted";
-          event = { namespace, policy: name, reason: "IsolationPolicyRestored", message: `${name} had been deleted; restored: ingress only from this namespace and ${allowed}` };
+          event = {
+            namespace,
+            policy: name,
+            reason: "IsolationPolicyRestored",
+            message: `${name} had been deleted; restored: ingress only from this namespace and ${allowed}`,
+          };
         } else {
           reason = "isolation-on";
-          event = { namespace, policy: name, reason: "IsolationPolicyCreated", message: `namespace isolation is on: ingress only from this namespace and ${allowed}` };
+          event = {
+            namespace,
+            policy: name,
+            reason: "IsolationPolicyCreated",
+            message: `namespace isolation is on: ingress only from this namespace and ${allowed}`,
+          };
         }
       } else if (repair.action === "delete") {
         await this.client.delete(path);
-        event = { namespace, policy: name, reason: "IsolationPolicyDeleted", message: "namespace isolation is off: managed NetworkPolicy deleted" };
+        event = {
+          namespace,
+          policy: name,
+          reason: "IsolationPolicyDeleted",
+          message: "namespace isolation is off: managed NetworkPolicy deleted",
+        };
       } else {
         await this.client.mergePatch(path, repair.patch, FIELD_MANAGER);
         const list = repair.patch.metadata.annotations[INJECTED_ANNOTATION];
         event =
           repair.reason === "injection-reverted"
-            ? { namespace, policy: name, reason: "InjectedRuleRemoved", message: "namespace isolation is off: the injected allowedIngressNamespaces rule and its annotation were removed" }
-            : { namespace, policy: name, reason: repair.reason === "injection-missing" ? "InjectedRuleAdded" : "InjectedRuleUpdated", message: `ingress from allowedIngressNamespaces injected: ${list?.replaceAll(",", ", ")}` };
+            ? {
+                namespace,
+                policy: name,
+                reason: "InjectedRuleRemoved",
+                message:
+                  "namespace isolation is off: the injected allowedIngressNamespaces rule and its annotation were removed",
+              }
+            : {
+                namespace,
+                policy: name,
+                reason: repair.reason === "injection-missing" ? "InjectedRuleAdded" : "InjectedRuleUpdated",
+                message: `ingress from allowedIngressNamespaces injected: ${list?.replaceAll(",", ", ")}`,
+              };
       }
     } catch (error) {
       // Gone already: nothing to repair (the watch will tell us if it comes back).
@@ -281,10 +327,13 @@ class TokenBucket {
         return true;
       }
       const ok = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => {
-          this.waiting = undefined;
-          resolve(true);
-        }, Math.ceil(((1 - this.tokens) / this.rate) * 1000));
+        const timer = setTimeout(
+          () => {
+            this.waiting = undefined;
+            resolve(true);
+          },
+          Math.ceil(((1 - this.tokens) / this.rate) * 1000),
+        );
         this.waiting = { timer, resolve };
       });
       if (!ok) return false;

@@ -95,7 +95,10 @@ export class WatchCache<T, R> {
   readiness(): { ready: boolean; reason?: string } {
     if (!this.synced) return { ready: false, reason: `${this.options.what} cache has not synced yet` };
     if (this.disconnectedSince !== undefined && this.now - this.disconnectedSince > this.options.staleAfterMs) {
-      return { ready: false, reason: `${this.options.what} cache stale: no contact with the API server for ${Math.round((this.now - this.disconnectedSince) / 1000)} s` };
+      return {
+        ready: false,
+        reason: `${this.options.what} cache stale: no contact with the API server for ${Math.round((this.now - this.disconnectedSince) / 1000)} s`,
+      };
     }
     return { ready: true };
   }
@@ -121,7 +124,10 @@ export class WatchCache<T, R> {
         this.disconnectedSince ??= this.now;
         this.options.onSyncedChange?.(false);
         this.options.onRestart?.();
-        this.options.log.warn({ err: { message: (error as Error).message.split("\n")[0] }, retryInMs: backoffMs }, `${this.options.what} watch failed; answering from the cache and retrying`);
+        this.options.log.warn(
+          { err: { message: (error as Error).message.split("\n")[0] }, retryInMs: backoffMs },
+          `${this.options.what} watch failed; answering from the cache and retrying`,
+        );
         await abortableSleep(backoffMs, signal);
         backoffMs = Math.min(backoffMs * 2, this.options.backoff?.maxMs ?? 30_000);
       }
@@ -140,7 +146,8 @@ export class WatchCache<T, R> {
     for (const key of [...this.records.keys()]) if (!listed.has(key)) this.set(key, undefined);
     for (const [key, record] of listed) this.set(key, record);
     if (!this.synced) this.options.log.info({ objects: listed.size }, `${this.options.what} cache synced`);
-    else if (this.disconnectedSince !== undefined) this.options.log.info(`${this.options.what} cache reconnected to the API server`);
+    else if (this.disconnectedSince !== undefined)
+      this.options.log.info(`${this.options.what} cache reconnected to the API server`);
     this.synced = true;
     this.disconnectedSince = undefined;
     this.options.onSyncedChange?.(true);

@@ -10,7 +10,8 @@ import { shapeKey, type PodOwner, type PodRecord } from "../impact/model.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { WatchCache } from "./watch-cache.ts";
 
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === null ? undefined : value), schema.optional());
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === null ? undefined : value), schema.optional());
 
 // Not `loose`, unlike the schemas of objects netfence hands back: parsing keeps only these fields, so
 // that listing 5,000 pods (each tens of kilobytes with managedFields) never holds them twice.
@@ -20,15 +21,37 @@ const PodSchema = z.object({
     namespace: optional(z.string()),
     labels: optional(z.record(z.string(), z.string())),
     resourceVersion: optional(z.string()),
-    ownerReferences: optional(z.array(z.object({ kind: z.string(), name: z.string(), controller: optional(z.boolean()) }))),
+    ownerReferences: optional(
+      z.array(z.object({ kind: z.string(), name: z.string(), controller: optional(z.boolean()) })),
+    ),
   }),
   spec: optional(
     z.object({
       hostNetwork: optional(z.boolean()),
-      containers: optional(z.array(z.object({ ports: optional(z.array(z.object({ name: optional(z.string()), containerPort: z.number().int(), protocol: optional(z.string()) }))) }))),
+      containers: optional(
+        z.array(
+          z.object({
+            ports: optional(
+              z.array(
+                z.object({
+                  name: optional(z.string()),
+                  containerPort: z.number().int(),
+                  protocol: optional(z.string()),
+                }),
+              ),
+            ),
+          }),
+        ),
+      ),
     }),
   ),
-  status: optional(z.object({ phase: optional(z.string()), podIP: optional(z.string()), podIPs: optional(z.array(z.object({ ip: z.string() }))) })),
+  status: optional(
+    z.object({
+      phase: optional(z.string()),
+      podIP: optional(z.string()),
+      podIPs: optional(z.array(z.object({ ip: z.string() }))),
+    }),
+  ),
 });
 
 export type Pod = z.infer<typeof PodSchema>;
@@ -62,8 +85,22 @@ export function podRecord(pod: Pod): PodRecord | undefined {
     }),
   );
   const labels = pod.metadata.labels ?? {};
-  const ips = [...new Set([...(pod.status?.podIPs ?? []).map((entry) => entry.ip), ...(pod.status?.podIP ? [pod.status.podIP] : [])])];
-  return { namespace, name, labels, ips, namedPorts, phase, owner: ownerOf(pod), shape: shapeKey(namespace, labels, namedPorts) };
+  const ips = [
+    ...new Set([
+      ...(pod.status?.podIPs ?? []).map((entry) => entry.ip),
+      ...(pod.status?.podIP ? [pod.status.podIP] : []),
+    ]),
+  ];
+  return {
+    namespace,
+    name,
+    labels,
+    ips,
+    namedPorts,
+    phase,
+    owner: ownerOf(pod),
+    shape: shapeKey(namespace, labels, namedPorts),
+  };
 }
 
 /** The record of a Pod object as the API server sends it; undefined when it is no Pod or one the cache does not keep. */
@@ -93,7 +130,10 @@ export class WorkloadCache {
       client,
       path: PODS_PATH,
       schema: PodSchema,
-      keyOf: (pod) => (pod.metadata.namespace === undefined || pod.metadata.name === undefined ? undefined : `${pod.metadata.namespace}/${pod.metadata.name}`),
+      keyOf: (pod) =>
+        pod.metadata.namespace === undefined || pod.metadata.name === undefined
+          ? undefined
+          : `${pod.metadata.namespace}/${pod.metadata.name}`,
       toRecord: podRecord,
       log: options.log,
       staleAfterMs: options.staleAfterMs,

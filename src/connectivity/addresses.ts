@@ -3,7 +3,15 @@
 // relations are equal exactly when they allow the same traffic and print the same CIDRs.
 import ipaddr from "ipaddr.js";
 import type { Cidr } from "../rules/cidr.ts";
-import { intersectPorts, isEmptyPorts, NO_PORTS, portSetKey, subtractPorts, unionPorts, type PortSet } from "./ports.ts";
+import {
+  intersectPorts,
+  isEmptyPorts,
+  NO_PORTS,
+  portSetKey,
+  subtractPorts,
+  unionPorts,
+  type PortSet,
+} from "./ports.ts";
 
 export type Family = 4 | 6;
 const BITS: Record<Family, number> = { 4: 32, 6: 128 };
@@ -40,7 +48,11 @@ export function parseAddress(text: string): Address | undefined {
   if (!ipaddr.isValid(text)) return undefined;
   const parsed = ipaddr.parse(text);
   if (parsed.kind() === "ipv4" && !ipaddr.IPv4.isValidFourPartDecimal(text)) return undefined;
-  return { family: parsed.kind() === "ipv4" ? 4 : 6, value: toBigInt(parsed.toByteArray()), text: parsed.kind() === "ipv6" ? (parsed as ipaddr.IPv6).toRFC5952String() : parsed.toString() };
+  return {
+    family: parsed.kind() === "ipv4" ? 4 : 6,
+    value: toBigInt(parsed.toByteArray()),
+    text: parsed.kind() === "ipv6" ? (parsed as ipaddr.IPv6).toRFC5952String() : parsed.toString(),
+  };
 }
 
 export function intervalContains(interval: AddressInterval, address: Address): boolean {
@@ -78,19 +90,31 @@ export type ExternalRelation = readonly { interval: AddressInterval; ports: Port
 
 export const NO_EXTERNAL: ExternalRelation = [];
 
-function atomize(pieces: readonly { interval: AddressInterval; ports: PortSet }[], combine: (atom: AddressInterval, covering: PortSet[]) => PortSet): ExternalRelation {
+function atomize(
+  pieces: readonly { interval: AddressInterval; ports: PortSet }[],
+  combine: (atom: AddressInterval, covering: PortSet[]) => PortSet,
+): ExternalRelation {
   const out: { interval: AddressInterval; ports: PortSet }[] = [];
   for (const family of [4, 6] as const) {
     const ofFamily = pieces.filter((p) => p.interval.family === family);
     if (ofFamily.length === 0) continue;
-    const bounds = [...new Set(ofFamily.flatMap((p) => [p.interval.first, p.interval.last + 1n]))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const bounds = [...new Set(ofFamily.flatMap((p) => [p.interval.first, p.interval.last + 1n]))].sort((a, b) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
     for (let i = 0; i + 1 < bounds.length; i++) {
       const atom: AddressInterval = { family, first: bounds[i]!, last: bounds[i + 1]! - 1n };
-      const covering = ofFamily.filter((p) => p.interval.first <= atom.first && atom.last <= p.interval.last).map((p) => p.ports);
+      const covering = ofFamily
+        .filter((p) => p.interval.first <= atom.first && atom.last <= p.interval.last)
+        .map((p) => p.ports);
       const ports = combine(atom, covering);
       if (isEmptyPorts(ports)) continue;
       const previous = out.at(-1);
-      if (previous !== undefined && previous.interval.family === family && previous.interval.last + 1n === atom.first && portSetKey(previous.ports) === portSetKey(ports)) {
+      if (
+        previous !== undefined &&
+        previous.interval.family === family &&
+        previous.interval.last + 1n === atom.first &&
+        portSetKey(previous.ports) === portSetKey(ports)
+      ) {
         out[out.length - 1] = { interval: { family, first: previous.interval.first, last: atom.last }, ports };
       } else {
         out.push({ interval: atom, ports });
@@ -105,10 +129,15 @@ export function externalRelation(pieces: readonly ExternalPiece[]): ExternalRela
   return atomize(flat, (_, covering) => covering.reduce(unionPorts, NO_PORTS));
 }
 
-function combineRelations(a: ExternalRelation, b: ExternalRelation, op: (x: PortSet, y: PortSet) => PortSet): ExternalRelation {
+function combineRelations(
+  a: ExternalRelation,
+  b: ExternalRelation,
+  op: (x: PortSet, y: PortSet) => PortSet,
+): ExternalRelation {
   const tagged = [...a.map((p) => ({ ...p, side: 0 })), ...b.map((p) => ({ ...p, side: 1 }))];
   return atomize(tagged, (atom) => {
-    const inside = (p: { interval: AddressInterval }) => p.interval.family === atom.family && p.interval.first <= atom.first && atom.last <= p.interval.last;
+    const inside = (p: { interval: AddressInterval }) =>
+      p.interval.family === atom.family && p.interval.first <= atom.first && atom.last <= p.interval.last;
     const x = a.find(inside)?.ports ?? NO_PORTS;
     const y = b.find(inside)?.ports ?? NO_PORTS;
     return op(x, y);
@@ -120,7 +149,9 @@ export const intersectExternal = (a: ExternalRelation, b: ExternalRelation) => c
 export const unionExternal = (a: ExternalRelation, b: ExternalRelation) => combineRelations(a, b, unionPorts);
 
 export function externalKey(relation: ExternalRelation): string {
-  return relation.map((p) => `${p.interval.family}:${p.interval.first}-${p.interval.last}=${portSetKey(p.ports)}`).join(";");
+  return relation
+    .map((p) => `${p.interval.family}:${p.interval.first}-${p.interval.last}=${portSetKey(p.ports)}`)
+    .join(";");
 }
 
 export function portsForAddress(relation: ExternalRelation, address: Address): PortSet {
@@ -134,7 +165,12 @@ export function intervalCidrs(interval: AddressInterval): string[] {
   let start = interval.first;
   while (start <= interval.last) {
     let size = 0n;
-    while (size < bits && (start & ((1n << (size + 1n)) - 1n)) === 0n && start + (1n << (size + 1n)) - 1n <= interval.last) size++;
+    while (
+      size < bits &&
+      (start & ((1n << (size + 1n)) - 1n)) === 0n &&
+      start + (1n << (size + 1n)) - 1n <= interval.last
+    )
+      size++;
     out.push(`${formatAddress(interval.family, start)}/${bits - size}`);
     start += 1n << size;
   }

@@ -28,15 +28,24 @@ export interface BuiltCluster extends Cluster {
   skipped: { object: string; reason: string }[];
 }
 
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === null ? undefined : value), schema.optional());
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === null ? undefined : value), schema.optional());
 
 const ContainerSchema = z
   .object({
-    ports: optional(z.array(z.object({ name: optional(z.string()), containerPort: z.number().int(), protocol: optional(z.string()) }).loose())),
+    ports: optional(
+      z.array(
+        z
+          .object({ name: optional(z.string()), containerPort: z.number().int(), protocol: optional(z.string()) })
+          .loose(),
+      ),
+    ),
   })
   .loose();
 
-const PodSpecSchema = z.object({ containers: optional(z.array(ContainerSchema)), hostNetwork: optional(z.boolean()) }).loose();
+const PodSpecSchema = z
+  .object({ containers: optional(z.array(ContainerSchema)), hostNetwork: optional(z.boolean()) })
+  .loose();
 
 const PodTemplateSchema = z.object({ metadata: optional(ObjectMetaSchema), spec: optional(PodSpecSchema) }).loose();
 
@@ -44,12 +53,29 @@ const PodSchema = z
   .object({
     metadata: ObjectMetaSchema,
     spec: optional(PodSpecSchema),
-    status: optional(z.object({ phase: optional(z.string()), podIP: optional(z.string()), podIPs: optional(z.array(z.object({ ip: z.string() }).loose())) }).loose()),
+    status: optional(
+      z
+        .object({
+          phase: optional(z.string()),
+          podIP: optional(z.string()),
+          podIPs: optional(z.array(z.object({ ip: z.string() }).loose())),
+        })
+        .loose(),
+    ),
   })
   .loose();
 
-const TemplateOwnerSchema = z.object({ metadata: ObjectMetaSchema, spec: z.object({ template: PodTemplateSchema }).loose() }).loose();
-const CronJobSchema = z.object({ metadata: ObjectMetaSchema, spec: z.object({ jobTemplate: z.object({ spec: z.object({ template: PodTemplateSchema }).loose() }).loose() }).loose() }).loose();
+const TemplateOwnerSchema = z
+  .object({ metadata: ObjectMetaSchema, spec: z.object({ template: PodTemplateSchema }).loose() })
+  .loose();
+const CronJobSchema = z
+  .object({
+    metadata: ObjectMetaSchema,
+    spec: z
+      .object({ jobTemplate: z.object({ spec: z.object({ template: PodTemplateSchema }).loose() }).loose() })
+      .loose(),
+  })
+  .loose();
 
 export const TEMPLATE_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"] as const;
 
@@ -57,7 +83,9 @@ function namedPorts(spec: z.infer<typeof PodSpecSchema> | undefined): NamedPort[
   return (spec?.containers ?? []).flatMap((container) =>
     (container.ports ?? []).flatMap((port) => {
       const protocol = port.protocol ?? "TCP";
-      return port.name !== undefined && port.name !== "" && isProtocol(protocol) ? [{ name: port.name, protocol, port: port.containerPort }] : [];
+      return port.name !== undefined && port.name !== "" && isProtocol(protocol)
+        ? [{ name: port.name, protocol, port: port.containerPort }]
+        : [];
     }),
   );
 }
@@ -97,7 +125,11 @@ export function clusterFromObjects(objects: readonly unknown[], options: Cluster
         continue;
       }
       const namespace = namespaceOf(parsed.data.metadata);
-      policies.set(`${namespace}/${parsed.data.metadata.name}`, { namespace, name: parsed.data.metadata.name, policy: parsed.data });
+      policies.set(`${namespace}/${parsed.data.metadata.name}`, {
+        namespace,
+        name: parsed.data.metadata.name,
+        policy: parsed.data,
+      });
     } else if (kind === "Pod") {
       const parsed = PodSchema.safeParse(object);
       if (!parsed.success || parsed.data.metadata.name === undefined) {
@@ -114,7 +146,12 @@ export function clusterFromObjects(objects: readonly unknown[], options: Cluster
         continue;
       }
       const namespace = namespaceOf(pod.metadata);
-      const ips = [...new Set([...(pod.status?.podIPs ?? []).map((entry) => entry.ip), ...(pod.status?.podIP ? [pod.status.podIP] : [])])];
+      const ips = [
+        ...new Set([
+          ...(pod.status?.podIPs ?? []).map((entry) => entry.ip),
+          ...(pod.status?.podIP ? [pod.status.podIP] : []),
+        ]),
+      ];
       const id = `${namespace}/${pod.metadata.name}`;
       workloads.set(id, { id, namespace, labels: pod.metadata.labels ?? {}, ips, namedPorts: namedPorts(pod.spec) });
     } else if ((TEMPLATE_KINDS as readonly string[]).includes(kind)) {
@@ -124,19 +161,33 @@ export function clusterFromObjects(objects: readonly unknown[], options: Cluster
         continue;
       }
       const owner = parsed.data;
-      const template = "jobTemplate" in owner.spec ? (owner as z.infer<typeof CronJobSchema>).spec.jobTemplate.spec.template : (owner as z.infer<typeof TemplateOwnerSchema>).spec.template;
+      const template =
+        "jobTemplate" in owner.spec
+          ? (owner as z.infer<typeof CronJobSchema>).spec.jobTemplate.spec.template
+          : (owner as z.infer<typeof TemplateOwnerSchema>).spec.template;
       if (template.spec?.hostNetwork === true) {
         skip("uses the host network: NetworkPolicies do not apply to it");
         continue;
       }
       const namespace = namespaceOf(owner.metadata);
       const id = `${namespace}/${kind}/${owner.metadata.name}`;
-      workloads.set(id, { id, namespace, labels: template.metadata?.labels ?? {}, ips: [], namedPorts: namedPorts(template.spec) });
+      workloads.set(id, {
+        id,
+        namespace,
+        labels: template.metadata?.labels ?? {},
+        ips: [],
+        namedPorts: namedPorts(template.spec),
+      });
     }
   }
 
   const assumedNamespaces: string[] = [];
-  const referenced = [...workloads.values()].map((w) => w.namespace).concat([...policies.values()].map((p) => p.namespace), [...isolated]);
+  const referenced = [...workloads.values()]
+    .map((w) => w.namespace)
+    .concat(
+      [...policies.values()].map((p) => p.namespace),
+      [...isolated],
+    );
   for (const name of referenced) {
     if (namespaces.has(name)) continue;
     namespaces.set(name, { name, labels: { [NAMESPACE_NAME_LABEL]: name } });
@@ -158,11 +209,20 @@ export function clusterFromObjects(objects: readonly unknown[], options: Cluster
  * each policy there, and the managed isolation policy present (replacing one of that name). For
  * callers that build a Cluster themselves (a workload cache) and for "what if isolated" previews.
  */
-export function withNetfenceIsolation(policies: readonly PolicyInput[], isolatedNamespaces: readonly string[], allowedIngressNamespaces: readonly string[]): PolicyInput[] {
+export function withNetfenceIsolation(
+  policies: readonly PolicyInput[],
+  isolatedNamespaces: readonly string[],
+  allowedIngressNamespaces: readonly string[],
+): PolicyInput[] {
   const isolated = new Set(isolatedNamespaces);
   const out = policies
     .filter((input) => !(isolated.has(input.namespace) && input.name === ISOLATION_POLICY_NAME))
-    .map((input) => (isolated.has(input.namespace) ? { ...input, policy: injectAllowedIngress(input.policy, allowedIngressNamespaces) } : input));
-  for (const namespace of isolated) out.push({ namespace, name: ISOLATION_POLICY_NAME, policy: isolationPolicy(namespace, allowedIngressNamespaces) });
+    .map((input) =>
+      isolated.has(input.namespace)
+        ? { ...input, policy: injectAllowedIngress(input.policy, allowedIngressNamespaces) }
+        : input,
+    );
+  for (const namespace of isolated)
+    out.push({ namespace, name: ISOLATION_POLICY_NAME, policy: isolationPolicy(namespace, allowedIngressNamespaces) });
   return out;
 }

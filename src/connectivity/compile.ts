@@ -10,10 +10,22 @@ import { effectivePolicyTypes } from "../rules/networkpolicy.ts";
 import { portNameProblem } from "../rules/ports.ts";
 import { blockIntervals, cidrInterval, type AddressInterval } from "./addresses.ts";
 import type { Direction, PolicyInput, Problem } from "./model.ts";
-import { ALL_PORTS, allPortsOf, isProtocol, MAX_PORT, MIN_PORT, NO_PORTS, portsOf, unionPorts, type PortSet, type Protocol } from "./ports.ts";
+import {
+  ALL_PORTS,
+  allPortsOf,
+  isProtocol,
+  MAX_PORT,
+  MIN_PORT,
+  NO_PORTS,
+  portsOf,
+  unionPorts,
+  type PortSet,
+  type Protocol,
+} from "./ports.ts";
 import { compileSelector, type LabelMatcher } from "./selectors.ts";
 
-export type NamespaceMatcher = { kind: "policy-namespace"; name: string } | { kind: "all" } | { kind: "selector"; matches: LabelMatcher };
+export type NamespaceMatcher =
+  { kind: "policy-namespace"; name: string } | { kind: "all" } | { kind: "selector"; matches: LabelMatcher };
 
 export type PeerMatcher =
   /** A rule without `from`/`to`: every source or destination, in the cluster or not. */
@@ -58,7 +70,8 @@ export function compilePolicies(policies: readonly PolicyInput[]): CompiledPolic
   const sorted = [...policies].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   for (const input of sorted) {
     const policy = `${input.namespace}/${input.name}`;
-    const problem = (path: FieldPath | string, message: string) => out.problems.push({ policy, path: String(path), message });
+    const problem = (path: FieldPath | string, message: string) =>
+      out.problems.push({ policy, path: String(path), message });
     const spec = input.policy.spec;
     const subject = compileSelector(spec.podSelector, FieldPath.root("spec", "podSelector"));
     if ("problem" in subject) {
@@ -67,17 +80,28 @@ export function compilePolicies(policies: readonly PolicyInput[]): CompiledPolic
     }
     const types = effectivePolicyTypes(spec);
     for (const type of types) {
-      if (type !== "Ingress" && type !== "Egress") problem(FieldPath.root("spec", "policyTypes"), `\`${type}\` is not a policy type (Ingress or Egress) and is ignored`);
+      if (type !== "Ingress" && type !== "Egress")
+        problem(
+          FieldPath.root("spec", "policyTypes"),
+          `\`${type}\` is not a policy type (Ingress or Egress) and is ignored`,
+        );
     }
     for (const direction of ["ingress", "egress"] as const) {
       const rules = spec[RULES_FIELD[direction]] ?? [];
       if (!types.has(POLICY_TYPE[direction])) {
-        if (rules.length > 0) problem(FieldPath.root("spec", direction), `ignored, as Kubernetes does: \`policyTypes\` does not include ${POLICY_TYPE[direction]}`);
+        if (rules.length > 0)
+          problem(
+            FieldPath.root("spec", direction),
+            `ignored, as Kubernetes does: \`policyTypes\` does not include ${POLICY_TYPE[direction]}`,
+          );
         continue;
       }
       const compiled = rules.map((rule, index) => {
         const path = FieldPath.root("spec", direction).index(index);
-        const peers = (direction === "ingress" ? (rule as { from?: NetworkPolicyPeer[] }).from : (rule as { to?: NetworkPolicyPeer[] }).to) ?? [];
+        const peers =
+          (direction === "ingress"
+            ? (rule as { from?: NetworkPolicyPeer[] }).from
+            : (rule as { to?: NetworkPolicyPeer[] }).to) ?? [];
         return compileRule(policy, input.namespace, path, direction, peers, rule.ports ?? [], problem);
       });
       out[direction].push({ policy, direction, namespace: input.namespace, pods: subject.matcher, rules: compiled });
@@ -88,10 +112,20 @@ export function compilePolicies(policies: readonly PolicyInput[]): CompiledPolic
 
 type Report = (path: FieldPath | string, message: string) => void;
 
-function compileRule(policy: string, namespace: string, path: FieldPath, direction: Direction, peers: readonly NetworkPolicyPeer[], ports: readonly NetworkPolicyPort[], problem: Report): CompiledRule {
+function compileRule(
+  policy: string,
+  namespace: string,
+  path: FieldPath,
+  direction: Direction,
+  peers: readonly NetworkPolicyPeer[],
+  ports: readonly NetworkPolicyPort[],
+  problem: Report,
+): CompiledRule {
   const peersPath = path.child(PEERS_FIELD[direction]);
   const compiledPeers: PeerMatcher[] =
-    peers.length === 0 ? [{ kind: "any", path: String(path) }] : peers.flatMap((peer, index) => compilePeer(peer, namespace, peersPath.index(index), problem));
+    peers.length === 0
+      ? [{ kind: "any", path: String(path) }]
+      : peers.flatMap((peer, index) => compilePeer(peer, namespace, peersPath.index(index), problem));
   let fixedPorts = ports.length === 0 ? ALL_PORTS : NO_PORTS;
   const namedPorts: { protocol: Protocol; name: string }[] = [];
   ports.forEach((port, index) => {
@@ -108,7 +142,8 @@ function compilePeer(peer: NetworkPolicyPeer, namespace: string, path: FieldPath
     return [];
   };
   if (peer.ipBlock !== undefined) {
-    if (peer.podSelector !== undefined || peer.namespaceSelector !== undefined) return skip(path, "`ipBlock` may not be combined with a selector");
+    if (peer.podSelector !== undefined || peer.namespaceSelector !== undefined)
+      return skip(path, "`ipBlock` may not be combined with a selector");
     const cidr = parseCidr(peer.ipBlock.cidr);
     if (!cidr.ok) return skip(path.child("ipBlock", "cidr"), `\`${peer.ipBlock.cidr}\`: ${cidr.reason}`);
     const except: AddressInterval[] = [];
@@ -118,9 +153,18 @@ function compilePeer(peer: NetworkPolicyPeer, namespace: string, path: FieldPath
       except.push(cidrInterval(entry.cidr));
     }
     const key = `${cidr.cidr.network} except ${except.map((e) => `${e.family}:${e.first}-${e.last}`).join(",")}`;
-    return [{ kind: "ipBlock", path: String(path), source: peer, key, addresses: blockIntervals(cidrInterval(cidr.cidr), except) }];
+    return [
+      {
+        kind: "ipBlock",
+        path: String(path),
+        source: peer,
+        key,
+        addresses: blockIntervals(cidrInterval(cidr.cidr), except),
+      },
+    ];
   }
-  if (peer.podSelector === undefined && peer.namespaceSelector === undefined) return skip(path, "a peer needs `podSelector`, `namespaceSelector` or `ipBlock`");
+  if (peer.podSelector === undefined && peer.namespaceSelector === undefined)
+    return skip(path, "a peer needs `podSelector`, `namespaceSelector` or `ipBlock`");
   let namespaces: NamespaceMatcher = { kind: "policy-namespace", name: namespace };
   if (peer.namespaceSelector !== undefined) {
     const selector = compileSelector(peer.namespaceSelector, path.child("namespaceSelector"));
@@ -150,7 +194,9 @@ function compilePort(port: NetworkPolicyPort, path: FieldPath, problem: Report):
     return { kind: "named", protocol, name: port.port };
   }
   const last = port.endPort ?? port.port;
-  if (port.port < MIN_PORT || port.port > MAX_PORT) return skip(path.child("port"), `${port.port} is not between ${MIN_PORT} and ${MAX_PORT}`);
-  if (last < port.port || last > MAX_PORT) return skip(path.child("endPort"), `${last} is not between \`port\` (${port.port}) and ${MAX_PORT}`);
+  if (port.port < MIN_PORT || port.port > MAX_PORT)
+    return skip(path.child("port"), `${port.port} is not between ${MIN_PORT} and ${MAX_PORT}`);
+  if (last < port.port || last > MAX_PORT)
+    return skip(path.child("endPort"), `${last} is not between \`port\` (${port.port}) and ${MAX_PORT}`);
   return { kind: "ports", ports: portsOf(protocol, port.port, last) };
 }

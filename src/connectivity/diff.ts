@@ -4,7 +4,17 @@
 import { externalGroups, subtractExternal, type ExternalRelation } from "./addresses.ts";
 import type { Engine } from "./engine.ts";
 import { selects, type SidePorts } from "./evaluate.ts";
-import { intersectPorts, isEmptyPorts, NO_PORTS, portEntries, portSetKey, subtractPorts, unionPorts, type PortEntry, type PortSet } from "./ports.ts";
+import {
+  intersectPorts,
+  isEmptyPorts,
+  NO_PORTS,
+  portEntries,
+  portSetKey,
+  subtractPorts,
+  unionPorts,
+  type PortEntry,
+  type PortSet,
+} from "./ports.ts";
 
 export type FlowEnd = string | { cidr: string };
 
@@ -32,13 +42,22 @@ interface Changes {
 }
 
 function changesBetween(before: SidePorts, after: SidePorts): Changes | undefined {
-  if (portSetKey(before.allowed) === portSetKey(after.allowed) && portSetKey(before.unknown) === portSetKey(after.unknown)) return undefined;
+  if (
+    portSetKey(before.allowed) === portSetKey(after.allowed) &&
+    portSetKey(before.unknown) === portSetKey(after.unknown)
+  )
+    return undefined;
   const possibleBefore = unionPorts(before.allowed, before.unknown);
   const possibleAfter = unionPorts(after.allowed, after.unknown);
   return {
     removed: subtractPorts(before.allowed, possibleAfter),
     added: subtractPorts(after.allowed, possibleBefore),
-    unknown: [intersectPorts(before.allowed, after.unknown), intersectPorts(before.unknown, after.allowed), subtractPorts(before.unknown, possibleAfter), subtractPorts(after.unknown, possibleBefore)].reduce(unionPorts),
+    unknown: [
+      intersectPorts(before.allowed, after.unknown),
+      intersectPorts(before.unknown, after.allowed),
+      subtractPorts(before.unknown, possibleAfter),
+      subtractPorts(after.unknown, possibleBefore),
+    ].reduce(unionPorts),
   };
 }
 
@@ -55,7 +74,11 @@ interface Group {
  */
 function affectedWorkloads(before: Engine, after: Engine): Record<"ingress" | "egress", Set<string>> | undefined {
   const same = <T>(a: readonly T[], b: readonly T[]) => a === b || JSON.stringify(a) === JSON.stringify(b);
-  if (!same(before.cluster.namespaces, after.cluster.namespaces) || !same(before.cluster.workloads, after.cluster.workloads)) return undefined;
+  if (
+    !same(before.cluster.namespaces, after.cluster.namespaces) ||
+    !same(before.cluster.workloads, after.cluster.workloads)
+  )
+    return undefined;
   const byName = (engine: Engine) => new Map(engine.cluster.policies.map((p) => [`${p.namespace}/${p.name}`, p]));
   const b = byName(before);
   const a = byName(after);
@@ -67,7 +90,9 @@ function affectedWorkloads(before: Engine, after: Engine): Record<"ingress" | "e
   const out = { ingress: new Set<string>(), egress: new Set<string>() };
   for (const engine of [before, after]) {
     for (const key of changed) {
-      for (const target of engine.targetsOf(key)) for (const workload of engine.cluster.workloads) if (selects(target, workload)) out[target.direction].add(workload.id);
+      for (const target of engine.targetsOf(key))
+        for (const workload of engine.cluster.workloads)
+          if (selects(target, workload)) out[target.direction].add(workload.id);
     }
   }
   return out;
@@ -101,8 +126,14 @@ export function diffEngines(before: Engine, after: Engine): ConnectivityDiff {
     const sourceChanged = focus === undefined || focus.egress.has(source.members[0]!);
     for (const destination of list) {
       if (!sourceChanged && !focus!.ingress.has(destination.members[0]!)) continue;
-      const b = source.before !== undefined && destination.before !== undefined ? mb.cell(source.before, destination.before) : CLOSED;
-      const a = source.after !== undefined && destination.after !== undefined ? ma.cell(source.after, destination.after) : CLOSED;
+      const b =
+        source.before !== undefined && destination.before !== undefined
+          ? mb.cell(source.before, destination.before)
+          : CLOSED;
+      const a =
+        source.after !== undefined && destination.after !== undefined
+          ? ma.cell(source.after, destination.after)
+          : CLOSED;
       let inner = memo.get(b);
       if (inner === undefined) memo.set(b, (inner = new Map()));
       if (!inner.has(a)) inner.set(a, changesBetween(b, a));
@@ -116,7 +147,11 @@ export function diffEngines(before: Engine, after: Engine): ConnectivityDiff {
     for (const direction of ["egress", "ingress"] as const) {
       if (focus !== undefined && !focus[direction].has(group.members[0]!)) continue;
       const relationOf = (matrix: typeof mb, index: number | undefined) =>
-        index === undefined ? none : direction === "egress" ? matrix.egressExternal(index) : matrix.ingressExternal(index);
+        index === undefined
+          ? none
+          : direction === "egress"
+            ? matrix.egressExternal(index)
+            : matrix.ingressExternal(index);
       const b = relationOf(mb, group.before);
       const a = relationOf(ma, group.after);
       for (const [kind, relation] of [
@@ -126,7 +161,12 @@ export function diffEngines(before: Engine, after: Engine): ConnectivityDiff {
         for (const { cidrs, ports } of externalGroups(relation)) {
           const entries = portEntries(ports);
           for (const member of group.members) {
-            for (const cidr of cidrs) out[kind].push(direction === "egress" ? { from: member, to: { cidr }, ports: entries } : { from: { cidr }, to: member, ports: entries });
+            for (const cidr of cidrs)
+              out[kind].push(
+                direction === "egress"
+                  ? { from: member, to: { cidr }, ports: entries }
+                  : { from: { cidr }, to: member, ports: entries },
+              );
           }
         }
       }
@@ -134,7 +174,8 @@ export function diffEngines(before: Engine, after: Engine): ConnectivityDiff {
   }
   const name = (end: FlowEnd) => (typeof end === "string" ? end : end.cidr);
   const order = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
-  for (const kind of ["removed", "added", "unknown"] as const) out[kind].sort((x, y) => order(name(x.from), name(y.from)) || order(name(x.to), name(y.to)));
+  for (const kind of ["removed", "added", "unknown"] as const)
+    out[kind].sort((x, y) => order(name(x.from), name(y.from)) || order(name(x.to), name(y.to)));
   return out;
 }
 

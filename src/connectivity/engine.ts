@@ -2,9 +2,28 @@
 // (same namespace, pod labels, named ports, and the same answer to every ipBlock of every policy):
 // members of a class are indistinguishable to every policy, so the matrix is computed per class pair
 // and costs what the number of distinct shapes costs, not the number of pods.
-import { EVERY_ADDRESS, externalRelation, parseAddress, type ExternalPiece, type ExternalRelation } from "./addresses.ts";
+import {
+  EVERY_ADDRESS,
+  externalRelation,
+  parseAddress,
+  type ExternalPiece,
+  type ExternalRelation,
+} from "./addresses.ts";
 import { compilePolicies, type CompiledRule, type PeerMatcher, type Target } from "./compile.ts";
-import { combineSides, OPEN_SIDE, peerMatches, resolveWorkload, ruleMatch, rulePorts, selects, sidePorts, type Endpoint, type Match, type ResolvedWorkload, type SidePorts } from "./evaluate.ts";
+import {
+  combineSides,
+  OPEN_SIDE,
+  peerMatches,
+  resolveWorkload,
+  ruleMatch,
+  rulePorts,
+  selects,
+  sidePorts,
+  type Endpoint,
+  type Match,
+  type ResolvedWorkload,
+  type SidePorts,
+} from "./evaluate.ts";
 import type { Cluster, Direction, Flow, NamespaceInfo, Problem, Verdict, Workload } from "./model.ts";
 import { ALL_PORTS, describePorts, hasPort, portSetKey, type PortSet, type Protocol } from "./ports.ts";
 
@@ -59,7 +78,8 @@ export class EndpointError extends Error {
   override name = "InputError";
 }
 
-export const IPBLOCK_POD_NOTE = "an ipBlock matched a pod IP: Kubernetes' conformance tests expect this, but some CNIs (Cilium, for one) match ipBlocks only against traffic from outside the cluster";
+export const IPBLOCK_POD_NOTE =
+  "an ipBlock matched a pod IP: Kubernetes' conformance tests expect this, but some CNIs (Cilium, for one) match ipBlocks only against traffic from outside the cluster";
 
 export interface Matrix {
   classes: readonly WorkloadClass[];
@@ -112,7 +132,10 @@ export class Engine {
     if (workload !== undefined) return workload;
     const address = parseAddress(reference);
     if (address !== undefined) return this.byAddress.get(address.text) ?? { kind: "external", address };
-    if (reference.includes("/")) throw new EndpointError(`\`${reference}\` is no workload in the input; workloads are NAMESPACE/POD or NAMESPACE/KIND/NAME (e.g. ${[...this.workloads.keys()].slice(0, 3).join(", ") || "none found"})`);
+    if (reference.includes("/"))
+      throw new EndpointError(
+        `\`${reference}\` is no workload in the input; workloads are NAMESPACE/POD or NAMESPACE/KIND/NAME (e.g. ${[...this.workloads.keys()].slice(0, 3).join(", ") || "none found"})`,
+      );
     throw new EndpointError(`\`${reference}\` is neither NAMESPACE/POD, NAMESPACE/KIND/NAME nor an IP address`);
   }
 
@@ -132,19 +155,45 @@ export class Engine {
           const ports = rulePorts(rule, destination);
           if (!hasPort(ports, protocol, flow.port)) continue;
           (outcome.match === "yes" ? allowedBy : unknownBy).push(ruleExplanation(rule, outcome.peer, ports));
-          if (outcome.match === "yes" && outcome.peer.kind === "ipBlock" && peer.kind === "workload") notes.add(IPBLOCK_POD_NOTE);
+          if (outcome.match === "yes" && outcome.peer.kind === "ipBlock" && peer.kind === "workload")
+            notes.add(IPBLOCK_POD_NOTE);
         }
       }
       const isolated = targets.length > 0;
-      const verdict: Verdict = !isolated || allowedBy.length > 0 ? "allowed" : unknownBy.length > 0 ? "unknown" : "denied";
-      return { direction, workload: subject.workload.id, isolated, policies: [...new Set(targets.map((t) => t.policy))], verdict, allowedBy, unknownBy };
+      const verdict: Verdict =
+        !isolated || allowedBy.length > 0 ? "allowed" : unknownBy.length > 0 ? "unknown" : "denied";
+      return {
+        direction,
+        workload: subject.workload.id,
+        isolated,
+        policies: [...new Set(targets.map((t) => t.policy))],
+        verdict,
+        allowedBy,
+        unknownBy,
+      };
     };
     const egress = source.kind === "workload" ? side("egress", source, destination) : null;
     const ingress = destination.kind === "workload" ? side("ingress", destination, source) : null;
     const verdicts = [egress?.verdict, ingress?.verdict];
-    const verdict: Verdict = verdicts.includes("denied") ? "denied" : verdicts.includes("unknown") ? "unknown" : "allowed";
-    if (this.problems.length > 0) notes.add(`${this.problems.length} part(s) of the policies could not be evaluated and were skipped (see problems)`);
-    return { from: endpointName(source), to: endpointName(destination), protocol, port: flow.port, verdict, egress, ingress, notes: [...notes] };
+    const verdict: Verdict = verdicts.includes("denied")
+      ? "denied"
+      : verdicts.includes("unknown")
+        ? "unknown"
+        : "allowed";
+    if (this.problems.length > 0)
+      notes.add(
+        `${this.problems.length} part(s) of the policies could not be evaluated and were skipped (see problems)`,
+      );
+    return {
+      from: endpointName(source),
+      to: endpointName(destination),
+      protocol,
+      port: flow.port,
+      verdict,
+      egress,
+      ingress,
+      notes: [...notes],
+    };
   }
 
   verdict(flow: Flow): Verdict {
@@ -155,7 +204,8 @@ export class Engine {
     if (this.classList !== undefined) return this.classList;
     const ipBlocks = new Map<string, PeerMatcher>();
     for (const target of [...this.targets.ingress, ...this.targets.egress]) {
-      for (const rule of target.rules) for (const peer of rule.peers) if (peer.kind === "ipBlock") ipBlocks.set(peer.key, peer);
+      for (const rule of target.rules)
+        for (const peer of rule.peers) if (peer.kind === "ipBlock") ipBlocks.set(peer.key, peer);
     }
     const blocks = [...ipBlocks.values()];
     const byKey = new Map<string, WorkloadClass>();
@@ -198,7 +248,12 @@ function endpointName(endpoint: Endpoint): string {
 }
 
 function ruleExplanation(rule: CompiledRule, peer: PeerMatcher, ports: PortSet): RuleMatchExplanation {
-  return { policy: rule.policy, path: peer.path, peer: peer.kind === "any" ? null : peer.source, ports: describePorts(ports) };
+  return {
+    policy: rule.policy,
+    path: peer.path,
+    peer: peer.kind === "any" ? null : peer.source,
+    ports: describePorts(ports),
+  };
 }
 
 /** Interns side results by value so that cells are small integers and equal cells compare by id. */
@@ -241,7 +296,8 @@ function buildMatrix(classes: readonly WorkloadClass[]): Matrix {
   const table = new SideTable();
   const openId = table.id(OPEN_SIDE);
   const targetIds = new Map<Target, number>();
-  for (const c of classes) for (const t of [...c.ingress, ...c.egress]) if (!targetIds.has(t)) targetIds.set(t, targetIds.size);
+  for (const c of classes)
+    for (const t of [...c.ingress, ...c.egress]) if (!targetIds.has(t)) targetIds.set(t, targetIds.size);
 
   // A rule's peers are matched against each class once, however many subjects share the rule.
   const MATCHES: readonly Match[] = ["no", "yes", "unknown"];
@@ -267,7 +323,8 @@ function buildMatrix(classes: readonly WorkloadClass[]): Matrix {
       const profile = profileKey(subject[direction], targetIds);
       const key = direction === "ingress" ? `${profile}|${namedPortsKey(subject.representative.workload)}` : profile;
       row = byProfile.get(key);
-      if (row === undefined) byProfile.set(key, (row = new Int32Array(n).fill(subject[direction].length === 0 ? openId : -1)));
+      if (row === undefined)
+        byProfile.set(key, (row = new Int32Array(n).fill(subject[direction].length === 0 ? openId : -1)));
       byClass[subject.index] = row;
       return row;
     };

@@ -24,7 +24,12 @@ export type Endpoint = ResolvedWorkload | ExternalEndpoint;
 
 export function resolveWorkload(workload: Workload, namespace: NamespaceInfo | undefined): ResolvedWorkload {
   const addresses = workload.ips.flatMap((ip) => parseAddress(ip) ?? []);
-  return { kind: "workload", workload, namespaceLabels: namespace?.labels ?? { "kubernetes.io/metadata.name": workload.namespace }, addresses };
+  return {
+    kind: "workload",
+    workload,
+    namespaceLabels: namespace?.labels ?? { "kubernetes.io/metadata.name": workload.namespace },
+    addresses,
+  };
 }
 
 export type Match = "yes" | "no" | "unknown";
@@ -38,14 +43,18 @@ export function peerMatches(peer: PeerMatcher, endpoint: Endpoint): Match {
       const { namespaces } = peer;
       const inNamespace =
         namespaces.kind === "all" ||
-        (namespaces.kind === "policy-namespace" ? endpoint.workload.namespace === namespaces.name : namespaces.matches(endpoint.namespaceLabels));
+        (namespaces.kind === "policy-namespace"
+          ? endpoint.workload.namespace === namespaces.name
+          : namespaces.matches(endpoint.namespaceLabels));
       return inNamespace && peer.pods(endpoint.workload.labels) ? "yes" : "no";
     }
     case "ipBlock": {
       // Upstream semantics (and the e2e conformance tests): an ipBlock also matches pods by their IPs.
       const addresses = endpoint.kind === "external" ? [endpoint.address] : endpoint.addresses;
       if (addresses.length === 0) return "unknown";
-      return addresses.some((address) => peer.addresses.some((interval) => intervalContains(interval, address))) ? "yes" : "no";
+      return addresses.some((address) => peer.addresses.some((interval) => intervalContains(interval, address)))
+        ? "yes"
+        : "no";
     }
   }
 }
@@ -56,7 +65,8 @@ export function rulePorts(rule: CompiledRule, destination: Endpoint): PortSet {
   let ports = rule.fixedPorts;
   for (const named of rule.namedPorts) {
     for (const declared of destination.workload.namedPorts) {
-      if (declared.name === named.name && declared.protocol === named.protocol) ports = unionPorts(ports, portsOf(declared.protocol, declared.port));
+      if (declared.name === named.name && declared.protocol === named.protocol)
+        ports = unionPorts(ports, portsOf(declared.protocol, declared.port));
     }
   }
   return ports;
@@ -96,7 +106,12 @@ export const OPEN_SIDE: SidePorts = { allowed: ALL_PORTS, unknown: NO_PORTS };
  * A subject no target selects is not isolated in that direction: everything is allowed.
  * `matchOf` lets the matrix memoize rule matches per class; it must agree with `ruleMatch`.
  */
-export function sidePorts(targets: readonly Target[], peer: Endpoint, destination: Endpoint, matchOf: (rule: CompiledRule, peer: Endpoint) => Match = (rule, end) => ruleMatch(rule, end).match): SidePorts {
+export function sidePorts(
+  targets: readonly Target[],
+  peer: Endpoint,
+  destination: Endpoint,
+  matchOf: (rule: CompiledRule, peer: Endpoint) => Match = (rule, end) => ruleMatch(rule, end).match,
+): SidePorts {
   if (targets.length === 0) return OPEN_SIDE;
   let allowed = NO_PORTS;
   let unknown = NO_PORTS;
@@ -113,6 +128,9 @@ export function sidePorts(targets: readonly Target[], peer: Endpoint, destinatio
 /** Both sides together: allowed where both allow; unknown where both at least might. */
 export function combineSides(egress: SidePorts, ingress: SidePorts): SidePorts {
   const allowed = intersectPorts(egress.allowed, ingress.allowed);
-  const possible = intersectPorts(unionPorts(egress.allowed, egress.unknown), unionPorts(ingress.allowed, ingress.unknown));
+  const possible = intersectPorts(
+    unionPorts(egress.allowed, egress.unknown),
+    unionPorts(ingress.allowed, ingress.unknown),
+  );
   return { allowed, unknown: subtractPorts(possible, allowed) };
 }

@@ -23,10 +23,35 @@ import { diffEngines, type ConnectivityDiff } from "./diff.ts";
 import { Engine, type Explanation } from "./engine.ts";
 import type { Cluster, Flow, Verdict } from "./model.ts";
 
-export { clusterFromObjects, TEMPLATE_KINDS, withNetfenceIsolation, type BuiltCluster, type ClusterOptions } from "./cluster.ts";
+export {
+  clusterFromObjects,
+  TEMPLATE_KINDS,
+  withNetfenceIsolation,
+  type BuiltCluster,
+  type ClusterOptions,
+} from "./cluster.ts";
 export { diffEngines, isEmptyDiff, type ConnectivityDiff, type FlowChange, type FlowEnd } from "./diff.ts";
-export { Engine, EndpointError, IPBLOCK_POD_NOTE, type Explanation, type Matrix, type RuleMatchExplanation, type SideExplanation, type WorkloadClass } from "./engine.ts";
-export type { Cluster, Direction, Flow, NamedPort, NamespaceInfo, PolicyInput, Problem, Verdict, Workload } from "./model.ts";
+export {
+  Engine,
+  EndpointError,
+  IPBLOCK_POD_NOTE,
+  type Explanation,
+  type Matrix,
+  type RuleMatchExplanation,
+  type SideExplanation,
+  type WorkloadClass,
+} from "./engine.ts";
+export type {
+  Cluster,
+  Direction,
+  Flow,
+  NamedPort,
+  NamespaceInfo,
+  PolicyInput,
+  Problem,
+  Verdict,
+  Workload,
+} from "./model.ts";
 export { describePorts, portEntries, PROTOCOLS, type PortEntry, type PortSet, type Protocol } from "./ports.ts";
 export { externalGroups, type ExternalRelation } from "./addresses.ts";
 export type { SidePorts } from "./evaluate.ts";

@@ -120,7 +120,9 @@ export function portEntries(set: PortSet): PortEntry[] {
 export function describePorts(set: PortSet): string {
   if (PROTOCOLS.every((protocol) => isEvery(set[protocol]))) return "all ports";
   const parts = PROTOCOLS.filter((protocol) => set[protocol].length > 0).map((protocol) =>
-    isEvery(set[protocol]) ? `${protocol} all` : `${protocol} ${set[protocol].map(([first, last]) => (first === last ? `${first}` : `${first}-${last}`)).join(", ")}`,
+    isEvery(set[protocol])
+      ? `${protocol} all`
+      : `${protocol} ${set[protocol].map(([first, last]) => (first === last ? `${first}` : `${first}-${last}`)).join(", ")}`,
   );
   return parts.length === 0 ? "none" : parts.join("; ");
 }

@@ -9,7 +9,10 @@ export type LabelMatcher = (labels: Labels) => boolean;
 
 export const MATCH_ALL: LabelMatcher = () => true;
 
-export function compileSelector(selector: LabelSelector, path: FieldPath): { matcher: LabelMatcher; empty: boolean } | { problem: { path: string; message: string } } {
+export function compileSelector(
+  selector: LabelSelector,
+  path: FieldPath,
+): { matcher: LabelMatcher; empty: boolean } | { problem: { path: string; message: string } } {
   const [invalid] = labelSelectorProblems(selector, path);
   if (invalid !== undefined) return { problem: { path: invalid.path.toString(), message: invalid.message } };
   const labels = Object.entries(selector.matchLabels ?? {});
@@ -27,5 +30,8 @@ export function compileSelector(selector: LabelSelector, path: FieldPath): { mat
     }
   });
   if (labels.length === 0 && expressions.length === 0) return { matcher: MATCH_ALL, empty: true };
-  return { matcher: (l) => labels.every(([key, value]) => l[key] === value) && expressions.every((matches) => matches(l)), empty: false };
+  return {
+    matcher: (l) => labels.every(([key, value]) => l[key] === value) && expressions.every((matches) => matches(l)),
+    empty: false,
+  };
 }

@@ -54,7 +54,8 @@ function context(objects: readonly unknown[], options: InputOptions, extraIsolat
 }
 
 function parsePort(text: string): number {
-  if (!/^[1-9]\d{0,4}$/.test(text) || Number(text) > 65535) throw new UsageError(`--port \`${text}\`: must be a port number from 1 to 65535`);
+  if (!/^[1-9]\d{0,4}$/.test(text) || Number(text) > 65535)
+    throw new UsageError(`--port \`${text}\`: must be a port number from 1 to 65535`);
   return Number(text);
 }
 
@@ -67,19 +68,32 @@ function manifestObjects(paths: string[]): unknown[] {
 
 export async function explainCommand(paths: string[], options: ExplainOptions): Promise<number> {
   const flowFlags = [options.from, options.to, options.port].filter((v) => v !== undefined).length;
-  if (flowFlags > 0 && flowFlags < 3) throw new UsageError("--from, --to and --port go together (one flow); leave all three out for the matrix");
+  if (flowFlags > 0 && flowFlags < 3)
+    throw new UsageError("--from, --to and --port go together (one flow); leave all three out for the matrix");
   const objects: unknown[] = [];
   if (options.kubeconfig !== undefined) {
     const tty = process.stderr.isTTY === true;
-    objects.push(...(await liveObjects(options.kubeconfig, options.pageSize, (m) => tty && process.stderr.write(`\r\u001b[2K${m}`))));
+    objects.push(
+      ...(await liveObjects(
+        options.kubeconfig,
+        options.pageSize,
+        (m) => tty && process.stderr.write(`\r\u001b[2K${m}`),
+      )),
+    );
     if (tty) process.stderr.write("\r\u001b[2K");
   }
   // Manifests given with --kubeconfig come after the cluster's objects: "what if I applied these?"
   if (paths.length > 0 || options.kubeconfig === undefined) objects.push(...manifestObjects(paths));
   const ctx = context(objects, options, options.isolate);
   if (options.from !== undefined && options.to !== undefined && options.port !== undefined) {
-    if (options.output === "md" || options.output === "dot") throw new UsageError(`-o ${options.output} is for the matrix; one flow prints as text or json`);
-    const explanation = ctx.engine.explain({ from: options.from, to: options.to, protocol: options.protocol, port: parsePort(options.port) });
+    if (options.output === "md" || options.output === "dot")
+      throw new UsageError(`-o ${options.output} is for the matrix; one flow prints as text or json`);
+    const explanation = ctx.engine.explain({
+      from: options.from,
+      to: options.to,
+      protocol: options.protocol,
+      port: parsePort(options.port),
+    });
     process.stdout.write(renderExplanation(explanation, ctx, options.output));
     return 0;
   }

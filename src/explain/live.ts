@@ -9,7 +9,11 @@ const COLLECTIONS = [
   { what: "networkpolicies", path: paths.networkPolicies },
 ];
 
-export async function liveObjects(kubeconfig: string, pageSize: number, progress: (message: string) => void): Promise<unknown[]> {
+export async function liveObjects(
+  kubeconfig: string,
+  pageSize: number,
+  progress: (message: string) => void,
+): Promise<unknown[]> {
   const connection = await connectToCluster({ kubeconfig });
   if (connection.kind === "standalone") throw new Error("no cluster in the kubeconfig");
   const client = httpKubeClient(connection.config);

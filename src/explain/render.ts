@@ -1,6 +1,18 @@
 // Output of `netfence explain` and `netfence diff`: the engine's structures printed, in text for a
 // terminal, JSON for programs, Markdown for a pull-request comment, Graphviz DOT for a picture.
-import type { BuiltCluster, ConnectivityDiff, Engine, Explanation, FlowChange, PortEntry, PortSet, Problem, SideExplanation, SidePorts, WorkloadClass } from "../connectivity/index.ts";
+import type {
+  BuiltCluster,
+  ConnectivityDiff,
+  Engine,
+  Explanation,
+  FlowChange,
+  PortEntry,
+  PortSet,
+  Problem,
+  SideExplanation,
+  SidePorts,
+  WorkloadClass,
+} from "../connectivity/index.ts";
 import { describePorts, externalGroups, portEntries } from "../connectivity/index.ts";
 
 export type ExplainFormat = "text" | "json" | "md" | "dot";
@@ -14,16 +26,30 @@ export interface Context {
 
 function sideText(side: SideExplanation | null, label: string, endpoint: string): string[] {
   if (side === null) return [`${label}: ${endpoint} is outside the cluster: no policy applies on this side`];
-  if (!side.isolated) return [`${label} (${side.workload}): allowed: no NetworkPolicy selects it for ${label}, so it is not isolated`];
+  if (!side.isolated)
+    return [`${label} (${side.workload}): allowed: no NetworkPolicy selects it for ${label}, so it is not isolated`];
   const lines = [`${label} (${side.workload}): ${side.verdict}: isolated by ${side.policies.join(", ")}`];
-  for (const match of side.allowedBy) lines.push(`  allowed by ${match.policy} ${match.path}${match.peer === null ? " (a rule without peers: any)" : ` ${JSON.stringify(match.peer)}`}, ports: ${match.ports}`);
-  for (const match of side.unknownBy) lines.push(`  would be allowed by ${match.policy} ${match.path} ${JSON.stringify(match.peer)} if the workload's IP falls in it (not known yet), ports: ${match.ports}`);
-  if (side.allowedBy.length === 0 && side.unknownBy.length === 0) lines.push(`  no rule of these policies admits this flow`);
+  for (const match of side.allowedBy)
+    lines.push(
+      `  allowed by ${match.policy} ${match.path}${match.peer === null ? " (a rule without peers: any)" : ` ${JSON.stringify(match.peer)}`}, ports: ${match.ports}`,
+    );
+  for (const match of side.unknownBy)
+    lines.push(
+      `  would be allowed by ${match.policy} ${match.path} ${JSON.stringify(match.peer)} if the workload's IP falls in it (not known yet), ports: ${match.ports}`,
+    );
+  if (side.allowedBy.length === 0 && side.unknownBy.length === 0)
+    lines.push(`  no rule of these policies admits this flow`);
   return lines;
 }
 
 function problemLines(problems: readonly Problem[]): string[] {
-  return problems.length === 0 ? [] : ["", "not evaluated (netfence lint names these too):", ...problems.map((p) => `  - ${p.policy} ${p.path}: ${p.message}`)];
+  return problems.length === 0
+    ? []
+    : [
+        "",
+        "not evaluated (netfence lint names these too):",
+        ...problems.map((p) => `  - ${p.policy} ${p.path}: ${p.message}`),
+      ];
 }
 
 export function renderExplanation(explanation: Explanation, context: Context, format: "text" | "json"): string {
@@ -81,12 +107,15 @@ export function matrixView(context: Context, namespace: string | undefined): Mat
       const cell: SidePorts = matrix.cell(source.index, destination.index);
       const ports = portEntries(cell.allowed);
       const unknownPorts = portEntries(cell.unknown);
-      if (ports.length > 0 || unknownPorts.length > 0) rows.push({ from: ids(source), to: ids(destination), ports, unknownPorts });
+      if (ports.length > 0 || unknownPorts.length > 0)
+        rows.push({ from: ids(source), to: ids(destination), ports, unknownPorts });
     }
   }
   for (const c of sorted.filter(touches)) {
-    for (const group of externalGroups(matrix.egressExternal(c.index))) external.push({ direction: "egress", workloads: ids(c), cidrs: group.cidrs, ports: portEntries(group.ports) });
-    for (const group of externalGroups(matrix.ingressExternal(c.index))) external.push({ direction: "ingress", workloads: ids(c), cidrs: group.cidrs, ports: portEntries(group.ports) });
+    for (const group of externalGroups(matrix.egressExternal(c.index)))
+      external.push({ direction: "egress", workloads: ids(c), cidrs: group.cidrs, ports: portEntries(group.ports) });
+    for (const group of externalGroups(matrix.ingressExternal(c.index)))
+      external.push({ direction: "ingress", workloads: ids(c), cidrs: group.cidrs, ports: portEntries(group.ports) });
   }
   return {
     workloads: context.cluster.workloads.length,
@@ -105,7 +134,9 @@ function portsText(entries: readonly PortEntry[]): string {
 }
 
 function membersText(members: readonly string[], limit = 3): string {
-  return members.length <= limit ? members.join(", ") : `${members.slice(0, limit).join(", ")} (+${members.length - limit} more)`;
+  return members.length <= limit
+    ? members.join(", ")
+    : `${members.slice(0, limit).join(", ")} (+${members.length - limit} more)`;
 }
 
 function rowPorts(row: MatrixRow): string {
@@ -130,13 +161,17 @@ function summaryLine(view: MatrixView, context: Context): string {
 
 function contextNotes(context: Context): string[] {
   const notes: string[] = [];
-  if (context.cluster.assumedNamespaces.length > 0) notes.push(`no Namespace object for ${context.cluster.assumedNamespaces.join(", ")}: only their name label is known`);
+  if (context.cluster.assumedNamespaces.length > 0)
+    notes.push(
+      `no Namespace object for ${context.cluster.assumedNamespaces.join(", ")}: only their name label is known`,
+    );
   for (const s of context.cluster.skipped) notes.push(`skipped ${s.object}: ${s.reason}`);
   return notes;
 }
 
 export function renderMatrix(view: MatrixView, context: Context, format: ExplainFormat): string {
-  if (format === "json") return `${JSON.stringify({ ...view, problems: context.engine.problems, notes: contextNotes(context) }, null, 2)}\n`;
+  if (format === "json")
+    return `${JSON.stringify({ ...view, problems: context.engine.problems, notes: contextNotes(context) }, null, 2)}\n`;
   if (format === "dot") return renderDot(view);
   const md = format === "md";
   const lines = [md ? `**Connectivity**: ${summaryLine(view, context)}` : summaryLine(view, context)];
@@ -152,12 +187,21 @@ export function renderMatrix(view: MatrixView, context: Context, format: Explain
     ];
     lines.push("");
     if (md) {
-      lines.push(`### ${namespace}`, "", "| from | to | ports |", "| --- | --- | --- |", ...rows.map((r) => `| ${r.map(escapeMd).join(" | ")} |`));
+      lines.push(
+        `### ${namespace}`,
+        "",
+        "| from | to | ports |",
+        "| --- | --- | --- |",
+        ...rows.map((r) => `| ${r.map(escapeMd).join(" | ")} |`),
+      );
     } else {
       lines.push(`namespace ${namespace}`, ...table(["FROM", "TO", "PORTS"], rows).map((l) => `  ${l}`));
     }
   }
-  const notes = [...contextNotes(context), ...context.engine.problems.map((p) => `not evaluated: ${p.policy} ${p.path}: ${p.message}`)];
+  const notes = [
+    ...contextNotes(context),
+    ...context.engine.problems.map((p) => `not evaluated: ${p.policy} ${p.path}: ${p.message}`),
+  ];
   if (notes.length > 0) lines.push("", md ? "**Notes**" : "notes:", ...notes.map((n) => `${md ? "-" : "  -"} ${n}`));
   return `${lines.join("\n")}\n`;
 }
@@ -167,18 +211,44 @@ const escapeMd = (text: string) => text.replace(/\|/g, "\\|");
 function renderDot(view: MatrixView): string {
   const quote = (s: string) => JSON.stringify(s);
   const node = (members: readonly string[]) => quote(membersText(members));
-  const lines = ["digraph connectivity {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];", "  edge [fontname=Helvetica, fontsize=10];"];
+  const lines = [
+    "digraph connectivity {",
+    "  rankdir=LR;",
+    "  node [shape=box, fontname=Helvetica];",
+    "  edge [fontname=Helvetica, fontsize=10];",
+  ];
   const byNamespace = new Map<string, Set<string>>();
-  for (const r of view.rows) for (const members of [r.from, r.to]) byNamespace.set(members[0]!.split("/")[0]!, (byNamespace.get(members[0]!.split("/")[0]!) ?? new Set()).add(node(members)));
-  for (const e of view.external) byNamespace.set(e.workloads[0]!.split("/")[0]!, (byNamespace.get(e.workloads[0]!.split("/")[0]!) ?? new Set()).add(node(e.workloads)));
+  for (const r of view.rows)
+    for (const members of [r.from, r.to])
+      byNamespace.set(
+        members[0]!.split("/")[0]!,
+        (byNamespace.get(members[0]!.split("/")[0]!) ?? new Set()).add(node(members)),
+      );
+  for (const e of view.external)
+    byNamespace.set(
+      e.workloads[0]!.split("/")[0]!,
+      (byNamespace.get(e.workloads[0]!.split("/")[0]!) ?? new Set()).add(node(e.workloads)),
+    );
   [...byNamespace.entries()].forEach(([namespace, nodes], i) => {
-    lines.push(`  subgraph cluster_${i} {`, `    label=${quote(namespace)};`, ...[...nodes].map((n) => `    ${n};`), "  }");
+    lines.push(
+      `  subgraph cluster_${i} {`,
+      `    label=${quote(namespace)};`,
+      ...[...nodes].map((n) => `    ${n};`),
+      "  }",
+    );
   });
-  for (const r of view.rows) lines.push(`  ${node(r.from)} -> ${node(r.to)} [label=${quote(rowPorts(r))}${r.ports.length === 0 ? ", style=dashed" : ""}];`);
+  for (const r of view.rows)
+    lines.push(
+      `  ${node(r.from)} -> ${node(r.to)} [label=${quote(rowPorts(r))}${r.ports.length === 0 ? ", style=dashed" : ""}];`,
+    );
   for (const e of view.external) {
     const outside = quote(`outside: ${e.cidrs.join(", ")}`);
     lines.push(`  ${outside} [shape=ellipse];`);
-    lines.push(e.direction === "egress" ? `  ${node(e.workloads)} -> ${outside} [label=${quote(portsText(e.ports))}];` : `  ${outside} -> ${node(e.workloads)} [label=${quote(portsText(e.ports))}];`);
+    lines.push(
+      e.direction === "egress"
+        ? `  ${node(e.workloads)} -> ${outside} [label=${quote(portsText(e.ports))}];`
+        : `  ${outside} -> ${node(e.workloads)} [label=${quote(portsText(e.ports))}];`,
+    );
   }
   lines.push("}");
   return `${lines.join("\n")}\n`;
@@ -200,7 +270,14 @@ export function renderDiff(diff: ConnectivityDiff, format: "text" | "json" | "md
   for (const { key, title } of sections) {
     const rows = diff[key].map((e) => [endText(e.from), endText(e.to), portsText(e.ports)]);
     if (lines.length > 0) lines.push("");
-    if (format === "md") lines.push(`### ${title}: ${diff[key].length}`, "", "| from | to | ports |", "| --- | --- | --- |", ...rows.map((r) => `| ${r.map(escapeMd).join(" | ")} |`));
+    if (format === "md")
+      lines.push(
+        `### ${title}: ${diff[key].length}`,
+        "",
+        "| from | to | ports |",
+        "| --- | --- | --- |",
+        ...rows.map((r) => `| ${r.map(escapeMd).join(" | ")} |`),
+      );
     else lines.push(`${title}: ${diff[key].length}`, ...table(["FROM", "TO", "PORTS"], rows).map((l) => `  ${l}`));
   }
   return `${lines.join("\n")}\n`;

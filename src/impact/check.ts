@@ -77,10 +77,17 @@ function policyInput(object: unknown, namespace: string, name: string | undefine
 
 /** The change a request makes, or undefined when it is not a NetworkPolicy write the check understands. */
 export function changeOf(request: AdmissionRequest): PolicyChange | undefined {
-  if (request.group !== "networking.k8s.io" || request.kind !== "NetworkPolicy" || request.namespace === undefined) return undefined;
+  if (request.group !== "networking.k8s.io" || request.kind !== "NetworkPolicy" || request.namespace === undefined)
+    return undefined;
   const { namespace, name } = request;
-  const stored = request.operation === "UPDATE" || request.operation === "DELETE" ? policyInput(request.oldObject, namespace, name) : undefined;
-  const written = request.operation === "CREATE" || request.operation === "UPDATE" ? policyInput(request.object, namespace, name) : undefined;
+  const stored =
+    request.operation === "UPDATE" || request.operation === "DELETE"
+      ? policyInput(request.oldObject, namespace, name)
+      : undefined;
+  const written =
+    request.operation === "CREATE" || request.operation === "UPDATE"
+      ? policyInput(request.object, namespace, name)
+      : undefined;
   if (request.operation === "CONNECT" || (written === undefined && stored === undefined)) return undefined;
   return { namespace, before: stored ? [stored] : [], after: written ? [written] : [] };
 }
@@ -107,11 +114,19 @@ export function impactCheck(options: ImpactCheckOptions): ImpactCheck {
       let outcome: ImpactOutcome;
       try {
         const deadline = new Deadline(options.deadlineMs, options.now);
-        outcome = { impact: impactOf(options.cluster, change, { allowedIngressNamespaces: options.allowedIngressNamespaces, deadline }) };
+        outcome = {
+          impact: impactOf(options.cluster, change, {
+            allowedIngressNamespaces: options.allowedIngressNamespaces,
+            deadline,
+          }),
+        };
       } catch (error) {
         if (!(error instanceof DeadlineExceeded)) throw error;
         metrics.skipped.inc({ reason: "deadline" });
-        log.info({ uid: request.uid, namespace: request.namespace, name: request.name, deadlineMs: options.deadlineMs }, "impact check ran out of time");
+        log.info(
+          { uid: request.uid, namespace: request.namespace, name: request.name, deadlineMs: options.deadlineMs },
+          "impact check ran out of time",
+        );
         outcome = { skipped: `took longer than ${options.deadlineMs} ms (impact.deadlineMs)` };
       } finally {
         metrics.duration.observe((performance.now() - started) / 1000);
@@ -120,7 +135,16 @@ export function impactCheck(options: ImpactCheckOptions): ImpactCheck {
     } catch (error) {
       // A bug here must never become a denial or a 500: the request goes on, and the log says why.
       metrics.skipped.inc({ reason: "error" });
-      log.error({ uid: request.uid, err: { message: (error as Error)?.message, stack: (error as Error)?.stack?.split("\n").slice(0, 6).join("\n") } }, "impact check failed");
+      log.error(
+        {
+          uid: request.uid,
+          err: {
+            message: (error as Error)?.message,
+            stack: (error as Error)?.stack?.split("\n").slice(0, 6).join("\n"),
+          },
+        },
+        "impact check failed",
+      );
       try {
         return findingsFor({ skipped: "internal error (see the netfence logs)" });
       } catch {

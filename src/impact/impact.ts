@@ -7,11 +7,35 @@
 // policy (the subjects), so this walks only the pairs (any workload, subject) and (subject, any
 // workload), with the engine's own evaluation (compilePolicies, sidePorts, combineSides): the same
 // semantics, and a differential test holds it equal to diffEngines on random clusters.
-import { EVERY_ADDRESS, externalRelation, subtractExternal, type ExternalPiece, type ExternalRelation } from "../connectivity/addresses.ts";
+import {
+  EVERY_ADDRESS,
+  externalRelation,
+  subtractExternal,
+  type ExternalPiece,
+  type ExternalRelation,
+} from "../connectivity/addresses.ts";
 import { compilePolicies, type CompiledPolicies, type PeerMatcher, type Target } from "../connectivity/compile.ts";
-import { combineSides, peerMatches, resolveWorkload, rulePorts, selects, sidePorts, type ResolvedWorkload, type SidePorts } from "../connectivity/evaluate.ts";
+import {
+  combineSides,
+  peerMatches,
+  resolveWorkload,
+  rulePorts,
+  selects,
+  sidePorts,
+  type ResolvedWorkload,
+  type SidePorts,
+} from "../connectivity/evaluate.ts";
 import type { NamespaceInfo, PolicyInput } from "../connectivity/model.ts";
-import { ALL_PORTS, describePorts, hasPort, isEmptyPorts, portEntries, subtractPorts, unionPorts, type PortSet } from "../connectivity/ports.ts";
+import {
+  ALL_PORTS,
+  describePorts,
+  hasPort,
+  isEmptyPorts,
+  portEntries,
+  subtractPorts,
+  unionPorts,
+  type PortSet,
+} from "../connectivity/ports.ts";
 import { NAMESPACE_NAME_LABEL } from "../names.ts";
 import type { Deadline } from "./deadline.ts";
 import { ownerName, type ImpactCluster, type PodRecord, type PolicyChange } from "./model.ts";
@@ -100,7 +124,10 @@ function targetsOf(policies: readonly PolicyInput[]): Sides {
 }
 
 function selecting(sides: Sides, workload: ResolvedWorkload): Sides {
-  return { ingress: sides.ingress.filter((t) => selects(t, workload.workload)), egress: sides.egress.filter((t) => selects(t, workload.workload)) };
+  return {
+    ingress: sides.ingress.filter((t) => selects(t, workload.workload)),
+    egress: sides.egress.filter((t) => selects(t, workload.workload)),
+  };
 }
 
 const resolvedPods = new WeakMap<PodRecord, { namespace: NamespaceInfo; resolved: ResolvedWorkload }>();
@@ -108,17 +135,32 @@ const resolvedPods = new WeakMap<PodRecord, { namespace: NamespaceInfo; resolved
 function resolve(pod: PodRecord, namespace: NamespaceInfo): ResolvedWorkload {
   const memo = resolvedPods.get(pod);
   if (memo !== undefined && memo.namespace === namespace) return memo.resolved;
-  const resolved = resolveWorkload({ id: `${pod.namespace}/${pod.name}`, namespace: pod.namespace, labels: pod.labels, ips: pod.ips, namedPorts: pod.namedPorts }, namespace);
+  const resolved = resolveWorkload(
+    {
+      id: `${pod.namespace}/${pod.name}`,
+      namespace: pod.namespace,
+      labels: pod.labels,
+      ips: pod.ips,
+      namedPorts: pod.namedPorts,
+    },
+    namespace,
+  );
   resolvedPods.set(pod, { namespace, resolved });
   return resolved;
 }
 
 function ipBlocksOf(targets: Iterable<Target>, into: Map<string, PeerMatcher>) {
-  for (const target of targets) for (const rule of target.rules) for (const peer of rule.peers) if (peer.kind === "ipBlock") into.set(peer.key, peer);
+  for (const target of targets)
+    for (const rule of target.rules)
+      for (const peer of rule.peers) if (peer.kind === "ipBlock") into.set(peer.key, peer);
 }
 
 /** Members split by their answers to the ipBlocks (pods match ipBlocks by their IPs). */
-function splitByAddresses(members: readonly PodRecord[], blocks: readonly PeerMatcher[], namespace: NamespaceInfo): { representative: ResolvedWorkload; members: PodRecord[] }[] {
+function splitByAddresses(
+  members: readonly PodRecord[],
+  blocks: readonly PeerMatcher[],
+  namespace: NamespaceInfo,
+): { representative: ResolvedWorkload; members: PodRecord[] }[] {
   if (blocks.length === 0) return [{ representative: resolve(members[0]!, namespace), members: [...members] }];
   const groups = new Map<string, { representative: ResolvedWorkload; members: PodRecord[] }>();
   for (const member of members) {
@@ -131,7 +173,8 @@ function splitByAddresses(members: readonly PodRecord[], blocks: readonly PeerMa
   return [...groups.values()];
 }
 
-const sameTargets = (a: readonly Target[], b: readonly Target[]) => a.length === b.length && a.every((t, i) => t === b[i]);
+const sameTargets = (a: readonly Target[], b: readonly Target[]) =>
+  a.length === b.length && a.every((t, i) => t === b[i]);
 
 interface PortChanges {
   removed: PortSet;
@@ -140,11 +183,18 @@ interface PortChanges {
 
 /** The ports a side change takes away and gives, as diffEngines counts them ("unknown" is neither). */
 function portChanges(before: SidePorts, after: SidePorts): PortChanges {
-  return { removed: subtractPorts(before.allowed, unionPorts(after.allowed, after.unknown)), added: subtractPorts(after.allowed, unionPorts(before.allowed, before.unknown)) };
+  return {
+    removed: subtractPorts(before.allowed, unionPorts(after.allowed, after.unknown)),
+    added: subtractPorts(after.allowed, unionPorts(before.allowed, before.unknown)),
+  };
 }
 
 /** What addresses outside the cluster a workload may reach (egress) or be reached from (ingress), as the engine's matrix computes it. */
-function externalOf(targets: readonly Target[], direction: "ingress" | "egress", subject: ResolvedWorkload): ExternalRelation {
+function externalOf(
+  targets: readonly Target[],
+  direction: "ingress" | "egress",
+  subject: ResolvedWorkload,
+): ExternalRelation {
   if (targets.length === 0) return externalRelation([{ addresses: EVERY_ADDRESS, ports: ALL_PORTS }]);
   const pieces: ExternalPiece[] = [];
   for (const target of targets) {
@@ -213,28 +263,53 @@ function lookOf(sides: Sides, workload: ResolvedWorkload): Look {
   return { egress: targetIds(sides.egress), ingress: `${targetIds(sides.ingress)}|${namedPortsKey(workload)}` };
 }
 
-function prepare(members: readonly PodRecord[], namespace: NamespaceInfo, policies: readonly PolicyInput[]): PreparedShape {
+function prepare(
+  members: readonly PodRecord[],
+  namespace: NamespaceInfo,
+  policies: readonly PolicyInput[],
+): PreparedShape {
   const memo = preparedShapes.get(members);
-  if (memo !== undefined && memo.namespace === namespace && memo.policies.length === policies.length && memo.policies.every((p, i) => p === policies[i])) return memo;
+  if (
+    memo !== undefined &&
+    memo.namespace === namespace &&
+    memo.policies.length === policies.length &&
+    memo.policies.every((p, i) => p === policies[i])
+  )
+    return memo;
   const representative = resolve(members[0]!, namespace);
   const sides = selecting(targetsOf(policies), representative);
   const blocks = new Map<string, PeerMatcher>();
   ipBlocksOf([...sides.ingress, ...sides.egress], blocks);
-  const prepared = { namespace, policies, representative, sides, ipBlocks: [...blocks], look: lookOf(sides, representative) };
+  const prepared = {
+    namespace,
+    policies,
+    representative,
+    sides,
+    ipBlocks: [...blocks],
+    look: lookOf(sides, representative),
+  };
   preparedShapes.set(members, prepared);
   return prepared;
 }
 
 /** The flows whose verdict the change turns, between units of pods. */
-export function changedFlows(cluster: ImpactCluster, change: PolicyChange, options: { deadline?: Deadline | undefined; allowedIngressNamespaces?: readonly string[] } = {}): ChangedFlows {
+export function changedFlows(
+  cluster: ImpactCluster,
+  change: PolicyChange,
+  options: { deadline?: Deadline | undefined; allowedIngressNamespaces?: readonly string[] } = {},
+): ChangedFlows {
   const { deadline } = options;
   const out: ChangedFlows = { removed: [], added: [], externalRemoved: [], externalAdded: [] };
   const changedTargets = targetsOf([...change.before, ...change.after]);
   if (changedTargets.ingress.length === 0 && changedTargets.egress.length === 0) return out;
   const replaced = new Set([...change.before, ...change.after].map((p) => p.name));
   const unchanged = cluster.policiesIn(change.namespace).filter((p) => !replaced.has(p.name));
-  const policyNamespace = { before: targetsOf([...unchanged, ...change.before]), after: targetsOf([...unchanged, ...change.after]) };
-  const namespaceInfo = (name: string): NamespaceInfo => cluster.namespaces.get(name) ?? { name, labels: { [NAMESPACE_NAME_LABEL]: name } };
+  const policyNamespace = {
+    before: targetsOf([...unchanged, ...change.before]),
+    after: targetsOf([...unchanged, ...change.after]),
+  };
+  const namespaceInfo = (name: string): NamespaceInfo =>
+    cluster.namespaces.get(name) ?? { name, labels: { [NAMESPACE_NAME_LABEL]: name } };
   const namespacePolicies = new Map<string, readonly PolicyInput[]>();
   const policiesOf = (name: string) => {
     let policies = namespacePolicies.get(name);
@@ -244,10 +319,25 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
 
   // Shapes first, then split by the ipBlocks that can tell their members apart: the subjects' rules
   // look at every other pod's IPs; every other pod's rules look at the subjects' IPs.
-  const shapes: { members: readonly PodRecord[]; prepared: PreparedShape | undefined; namespace: NamespaceInfo; before: Sides; after: Sides; subject: boolean }[] = [];
+  const shapes: {
+    members: readonly PodRecord[];
+    prepared: PreparedShape | undefined;
+    namespace: NamespaceInfo;
+    before: Sides;
+    after: Sides;
+    subject: boolean;
+  }[] = [];
   const seenBySubjects = new Map<string, PeerMatcher>();
   const seenByOthers = new Map<string, PeerMatcher>();
-  ipBlocksOf([...policyNamespace.before.ingress, ...policyNamespace.before.egress, ...policyNamespace.after.ingress, ...policyNamespace.after.egress], seenBySubjects);
+  ipBlocksOf(
+    [
+      ...policyNamespace.before.ingress,
+      ...policyNamespace.before.egress,
+      ...policyNamespace.after.ingress,
+      ...policyNamespace.after.egress,
+    ],
+    seenBySubjects,
+  );
   let count = 0;
   for (const members of cluster.shapes()) {
     if (++count % CHECK_EVERY === 0) deadline?.check();
@@ -255,8 +345,17 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
     const namespace = namespaceInfo(first.namespace);
     if (first.namespace === change.namespace) {
       const representative = resolve(first, namespace);
-      const subject = changedTargets.ingress.some((t) => selects(t, representative.workload)) || changedTargets.egress.some((t) => selects(t, representative.workload));
-      shapes.push({ members, prepared: undefined, namespace, before: selecting(policyNamespace.before, representative), after: selecting(policyNamespace.after, representative), subject });
+      const subject =
+        changedTargets.ingress.some((t) => selects(t, representative.workload)) ||
+        changedTargets.egress.some((t) => selects(t, representative.workload));
+      shapes.push({
+        members,
+        prepared: undefined,
+        namespace,
+        before: selecting(policyNamespace.before, representative),
+        after: selecting(policyNamespace.after, representative),
+        subject,
+      });
     } else {
       const prepared = prepare(members, namespace, policiesOf(first.namespace));
       for (const [key, block] of prepared.ipBlocks) seenByOthers.set(key, block);
@@ -269,9 +368,20 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
   for (const shape of shapes) {
     const blocks = shape.subject ? subjectBlocks : othersBlocks;
     // Without ipBlocks to tell them apart, a prepared shape is one unit as it stands.
-    const groups = blocks.length === 0 && shape.prepared ? [{ representative: shape.prepared.representative, members: shape.members }] : splitByAddresses(shape.members, blocks, shape.namespace);
+    const groups =
+      blocks.length === 0 && shape.prepared
+        ? [{ representative: shape.prepared.representative, members: shape.members }]
+        : splitByAddresses(shape.members, blocks, shape.namespace);
     for (const group of groups) {
-      units.push({ namespace: shape.namespace.name, representative: group.representative, members: group.members, subject: shape.subject, before: shape.before, after: shape.after, look: shape.prepared?.look });
+      units.push({
+        namespace: shape.namespace.name,
+        representative: group.representative,
+        members: group.members,
+        subject: shape.subject,
+        before: shape.before,
+        after: shape.after,
+        look: shape.prepared?.look,
+      });
     }
   }
 
@@ -279,7 +389,12 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
   // policies, and to the examples' ranking) are one group: the pair walk is subjects x groups, and a
   // cluster of 5,000 pods in 500 namespaces has a few dozen groups for any one change.
   const allowed = new Set(options.allowedIngressNamespaces ?? []);
-  const namespacePeers = peersOf([...policyNamespace.before.ingress, ...policyNamespace.before.egress, ...policyNamespace.after.ingress, ...policyNamespace.after.egress]);
+  const namespacePeers = peersOf([
+    ...policyNamespace.before.ingress,
+    ...policyNamespace.before.egress,
+    ...policyNamespace.after.ingress,
+    ...policyNamespace.after.egress,
+  ]);
   const groups = new Map<string, Unit>();
   const others: Unit[] = units.filter((unit) => unit.subject);
   const inboundMatters = others.some((unit) => !sameTargets(unit.before.ingress, unit.after.ingress));
@@ -305,7 +420,17 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
   }
 
   // Everything of an other end that its own side reads: its policies (before and after) and named ports.
-  const looks = new Map<Unit, Look>(others.map((unit) => [unit, unit.subject ? { egress: `${targetIds(unit.before.egress)}>${targetIds(unit.after.egress)}`, ingress: `${lookOf(unit.before, unit.representative).ingress}>${targetIds(unit.after.ingress)}` } : (unit.look ?? lookOf(unit.before, unit.representative))]));
+  const looks = new Map<Unit, Look>(
+    others.map((unit) => [
+      unit,
+      unit.subject
+        ? {
+            egress: `${targetIds(unit.before.egress)}>${targetIds(unit.after.egress)}`,
+            ingress: `${lookOf(unit.before, unit.representative).ingress}>${targetIds(unit.after.ingress)}`,
+          }
+        : (unit.look ?? lookOf(unit.before, unit.representative)),
+    ]),
+  );
   const record = (from: Unit, to: Unit, changes: PortChanges) => {
     if (!isEmptyPorts(changes.removed)) out.removed.push({ from, to, ports: changes.removed });
     if (!isEmptyPorts(changes.added)) out.added.push({ from, to, ports: changes.added });
@@ -324,7 +449,10 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
       if (++count % CHECK_EVERY === 0) deadline?.check();
       const o = other.representative;
       // other -> subject (a subject pair is visited from both ends: this direction covers both)
-      if ((ingressChanges || !sameTargets(other.before.egress, other.after.egress)) && (other !== subject || subject.members.length > 1)) {
+      if (
+        (ingressChanges || !sameTargets(other.before.egress, other.after.egress)) &&
+        (other !== subject || subject.members.length > 1)
+      ) {
         const key = `${looks.get(other)!.egress}|${answers(inboundPeers, o)}`;
         let changes = inbound.get(key);
         if (changes === undefined) {
@@ -364,11 +492,15 @@ export function changedFlows(cluster: ImpactCluster, change: PolicyChange, optio
 
 /** `TCP/8080` for a port the destination declares, else the first range, for people. */
 function portsText(ports: PortSet, destination: ResolvedWorkload): string {
-  for (const declared of destination.workload.namedPorts) if (hasPort(ports, declared.protocol, declared.port)) return `${declared.protocol}/${declared.port}`;
+  for (const declared of destination.workload.namedPorts)
+    if (hasPort(ports, declared.protocol, declared.port)) return `${declared.protocol}/${declared.port}`;
   const entries = portEntries(ports);
   if (describePorts(ports) === "all ports") return "all ports";
   const [first] = entries;
-  const text = first!.port === first!.endPort ? `${first!.protocol}/${first!.port}` : `${first!.protocol}/${first!.port}-${first!.endPort}`;
+  const text =
+    first!.port === first!.endPort
+      ? `${first!.protocol}/${first!.port}`
+      : `${first!.protocol}/${first!.port}-${first!.endPort}`;
   return entries.length === 1 ? text : `${text} and more`;
 }
 
@@ -379,7 +511,11 @@ function firstOwners(unit: Unit, count: number): [string, number][] {
   return [...pods].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, count);
 }
 
-function summarise(changes: readonly FlowChangeBetween[], external: readonly Unit[], options: ImpactOptions): FlowSummary {
+function summarise(
+  changes: readonly FlowChangeBetween[],
+  external: readonly Unit[],
+  options: ImpactOptions,
+): FlowSummary {
   const allowed = new Set(options.allowedIngressNamespaces);
   const ownerIds = new Map<string, number>();
   const idOf = (name: string) => {
@@ -454,13 +590,26 @@ function summarise(changes: readonly FlowChangeBetween[], external: readonly Uni
       }
     }
   }
-  const examples = best.map((b) => ({ from: b.from, to: b.to, ports: portsText(b.change.ports, b.change.to.representative) }));
+  const examples = best.map((b) => ({
+    from: b.from,
+    to: b.to,
+    ports: portsText(b.change.ports, b.change.to.representative),
+  }));
   const externalOwners = [...new Set(external.flatMap((unit) => unit.members.map(ownerName)))].sort();
-  return { flows: pairs.size, examples, fromAllowedNamespaces: fromAllowed.size, external: externalOwners.length, externalExample: externalOwners[0] };
+  return {
+    flows: pairs.size,
+    examples,
+    fromAllowedNamespaces: fromAllowed.size,
+    external: externalOwners.length,
+    externalExample: externalOwners[0],
+  };
 }
 
 export function impactOf(cluster: ImpactCluster, change: PolicyChange, options: ImpactOptions): Impact {
   const flows = changedFlows(cluster, change, options);
   options.deadline?.check();
-  return { cutOff: summarise(flows.removed, flows.externalRemoved, options), opened: summarise(flows.added, flows.externalAdded, options) };
+  return {
+    cutOff: summarise(flows.removed, flows.externalRemoved, options),
+    opened: summarise(flows.added, flows.externalAdded, options),
+  };
 }

@@ -10,15 +10,34 @@ import { ISOLATION_POLICY_NAME } from "../names.ts";
 import { impactOf, type Impact } from "./impact.ts";
 import type { ImpactCluster, PolicyChange } from "./model.ts";
 
-export function isolationChange(namespace: string, policies: readonly PolicyInput[], allowedIngressNamespaces: readonly string[]): PolicyChange {
+export function isolationChange(
+  namespace: string,
+  policies: readonly PolicyInput[],
+  allowedIngressNamespaces: readonly string[],
+): PolicyChange {
   const before = policies.filter((p) => p.name !== ISOLATION_POLICY_NAME);
-  const after = before.map((p) => ({ ...p, policy: injectAllowedIngress(p.policy as NetworkPolicy, allowedIngressNamespaces) }));
-  const managed = { namespace, name: ISOLATION_POLICY_NAME, policy: isolationPolicy(namespace, allowedIngressNamespaces) };
+  const after = before.map((p) => ({
+    ...p,
+    policy: injectAllowedIngress(p.policy as NetworkPolicy, allowedIngressNamespaces),
+  }));
+  const managed = {
+    namespace,
+    name: ISOLATION_POLICY_NAME,
+    policy: isolationPolicy(namespace, allowedIngressNamespaces),
+  };
   const stored = policies.find((p) => p.name === ISOLATION_POLICY_NAME);
   return { namespace, before: stored ? [...before, stored] : before, after: [...after, managed] };
 }
 
 /** What isolating `namespace` would cut off (and open: nothing, unless a stored policy is odd) among the workloads running now. */
-export function isolationImpact(cluster: ImpactCluster, namespace: string, allowedIngressNamespaces: readonly string[], examples = 5): Impact {
-  return impactOf(cluster, isolationChange(namespace, cluster.policiesIn(namespace), allowedIngressNamespaces), { allowedIngressNamespaces, examples });
+export function isolationImpact(
+  cluster: ImpactCluster,
+  namespace: string,
+  allowedIngressNamespaces: readonly string[],
+  examples = 5,
+): Impact {
+  return impactOf(cluster, isolationChange(namespace, cluster.policiesIn(namespace), allowedIngressNamespaces), {
+    allowedIngressNamespaces,
+    examples,
+  });
 }

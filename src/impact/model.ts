@@ -37,7 +37,11 @@ export interface PolicyChange {
   after: readonly PolicyInput[];
 }
 
-export function shapeKey(namespace: string, labels: Readonly<Record<string, string>>, namedPorts: readonly NamedPort[]): string {
+export function shapeKey(
+  namespace: string,
+  labels: Readonly<Record<string, string>>,
+  namedPorts: readonly NamedPort[],
+): string {
   const sortedLabels = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const ports = namedPorts.map((p) => `${p.name}/${p.protocol}/${p.port}`).sort();
   return JSON.stringify([namespace, sortedLabels, ports]);
@@ -49,7 +53,11 @@ export function ownerName(pod: PodRecord): string {
 }
 
 /** An ImpactCluster over lists already in memory (tests, the benchmark, `explain`-style offline use). */
-export function impactClusterOf(namespaces: readonly NamespaceInfo[], pods: readonly PodRecord[], policies: readonly PolicyInput[]): ImpactCluster {
+export function impactClusterOf(
+  namespaces: readonly NamespaceInfo[],
+  pods: readonly PodRecord[],
+  policies: readonly PolicyInput[],
+): ImpactCluster {
   const shapes = new Map<string, PodRecord[]>();
   for (const pod of pods) {
     const members = shapes.get(pod.shape);
@@ -57,7 +65,8 @@ export function impactClusterOf(namespaces: readonly NamespaceInfo[], pods: read
     else members.push(pod);
   }
   const byNamespace = new Map<string, PolicyInput[]>();
-  for (const policy of policies) byNamespace.set(policy.namespace, [...(byNamespace.get(policy.namespace) ?? []), policy]);
+  for (const policy of policies)
+    byNamespace.set(policy.namespace, [...(byNamespace.get(policy.namespace) ?? []), policy]);
   return {
     namespaces: new Map(namespaces.map((ns) => [ns.name, ns])),
     shapes: () => shapes.values(),

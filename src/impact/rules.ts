@@ -63,7 +63,9 @@ export const NP051 = rule({
   title: "the change opens flows between running workloads that are denied now",
   why: "deleting or widening a policy opens traffic that was denied, possibly across namespaces.",
   fix: "if the flows should stay closed, narrow the policy's peers and ports instead.",
-  example: { yaml: `${EXAMPLE_CLUSTER}${DEFAULT_DENY.replace("# the change: a default-deny for team-a", "# stored: a default-deny; the change: deleting it")}` },
+  example: {
+    yaml: `${EXAMPLE_CLUSTER}${DEFAULT_DENY.replace("# the change: a default-deny for team-a", "# stored: a default-deny; the change: deleting it")}`,
+  },
   check: (outcome) => {
     const message = "impact" in outcome ? changeMessage("opens", outcome.impact.opened) : undefined;
     return message === undefined ? [] : [{ path: root, message }];
@@ -78,8 +80,11 @@ export const NP052 = rule({
   title: "the impact of the change was not computed (deadline, pod cache not ready, or an error)",
   why: "the impact check has a time budget (`impact.deadlineMs`) and never delays or fails a request; when it cannot answer in time, it says so.",
   fix: "run `netfence diff` offline, or retry; if it happens often, raise `impact.deadlineMs` and watch `netfence_impact_duration_seconds`.",
-  example: { yaml: `# any change, when the check runs out of time (impact.deadlineMs)\n${EXAMPLE_CLUSTER}${DEFAULT_DENY}` },
-  check: (outcome) => ("skipped" in outcome ? [{ path: root, message: `impact not computed: ${outcome.skipped}` }] : []),
+  example: {
+    yaml: `# any change, when the check runs out of time (impact.deadlineMs)\n${EXAMPLE_CLUSTER}${DEFAULT_DENY}`,
+  },
+  check: (outcome) =>
+    "skipped" in outcome ? [{ path: root, message: `impact not computed: ${outcome.skipped}` }] : [],
 });
 
 export const NP053 = rule({

@@ -28,14 +28,19 @@ function withExample(head: string, example: string | ExampleFlow | undefined): s
   if (example === undefined) return shorten(head, MESSAGE_MAX_CHARS);
   const prefix = `${head}, e.g. `;
   const room = MESSAGE_MAX_CHARS - prefix.length;
-  return room < 20 ? shorten(head, MESSAGE_MAX_CHARS) : prefix + (typeof example === "string" ? shorten(example, room) : exampleText(example, room));
+  return room < 20
+    ? shorten(head, MESSAGE_MAX_CHARS)
+    : prefix + (typeof example === "string" ? shorten(example, room) : exampleText(example, room));
 }
 
 /** `cuts off 12 flows now allowed and external traffic, e.g. monitoring/prometheus -> team-a/api TCP/8080` */
 export function changeMessage(verb: "cuts off" | "opens", summary: FlowSummary): string | undefined {
   const now = verb === "cuts off" ? "now allowed" : "now denied";
   // Traffic with addresses outside the cluster is summarised: which workloads, never which CIDRs.
-  if (summary.flows === 0) return summary.external === 0 ? undefined : withExample(`${verb} external traffic of ${plural(summary.external, "workload")}`, summary.externalExample);
+  if (summary.flows === 0)
+    return summary.external === 0
+      ? undefined
+      : withExample(`${verb} external traffic of ${plural(summary.external, "workload")}`, summary.externalExample);
   const head = `${verb} ${plural(summary.flows, "flow")} ${now}${summary.external > 0 ? " and external traffic" : ""}`;
   return withExample(head, summary.examples[0]);
 }
@@ -43,5 +48,8 @@ export function changeMessage(verb: "cuts off" | "opens", summary: FlowSummary):
 /** `cuts off 3 flows from allowedIngressNamespaces, e.g. monitoring/prometheus -> team-a/api TCP/8080` */
 export function allowedNamespacesMessage(summary: FlowSummary): string | undefined {
   if (summary.fromAllowedNamespaces === 0) return undefined;
-  return withExample(`cuts off ${plural(summary.fromAllowedNamespaces, "flow")} from allowedIngressNamespaces`, summary.examples[0]);
+  return withExample(
+    `cuts off ${plural(summary.fromAllowedNamespaces, "flow")} from allowedIngressNamespaces`,
+    summary.examples[0],
+  );
 }

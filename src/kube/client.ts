@@ -16,9 +16,11 @@ export class KubeApiError extends Error {
   }
 }
 
-export const statusOf = (error: unknown): number | undefined => (error instanceof KubeApiError ? error.status : undefined);
+export const statusOf = (error: unknown): number | undefined =>
+  error instanceof KubeApiError ? error.status : undefined;
 
-export type WatchEvent<T> = { type: "ADDED" | "MODIFIED" | "DELETED"; object: T } | { type: "BOOKMARK"; resourceVersion: string };
+export type WatchEvent<T> =
+  { type: "ADDED" | "MODIFIED" | "DELETED"; object: T } | { type: "BOOKMARK"; resourceVersion: string };
 
 export interface WatchOptions<T> {
   resourceVersion: string;
@@ -38,7 +40,16 @@ export interface ListResult<T> {
 export interface KubeClient {
   get<T>(path: string, schema: z.ZodType<T>): Promise<T>;
   /** One page of a collection, for callers that report progress; `continue` is the next page's token. */
-  listPage(path: string, options: { limit: number; continue?: string | undefined; labelSelector?: string }): Promise<{ items: unknown[]; continue: string | undefined; resourceVersion: string; kind: string; apiVersion: string }>;
+  listPage(
+    path: string,
+    options: { limit: number; continue?: string | undefined; labelSelector?: string },
+  ): Promise<{
+    items: unknown[];
+    continue: string | undefined;
+    resourceVersion: string;
+    kind: string;
+    apiVersion: string;
+  }>;
   /** Resolves when the watch ends normally; rejects with KubeApiError (410 when the version is too old). */
   watch<T>(path: string, options: WatchOptions<T>): Promise<void>;
   create(path: string, body: unknown): Promise<unknown>;
@@ -61,15 +72,30 @@ const ListSchema = z
   .loose();
 
 const WatchLineSchema = z.object({ type: z.string(), object: z.unknown() }).loose();
-const StatusSchema = z.object({ code: z.number().optional(), message: z.string().optional(), metadata: z.object({ resourceVersion: z.string().optional() }).loose().optional() }).loose();
+const StatusSchema = z
+  .object({
+    code: z.number().optional(),
+    message: z.string().optional(),
+    metadata: z.object({ resourceVersion: z.string().optional() }).loose().optional(),
+  })
+  .loose();
 
 /** Every item of a collection with its resourceVersion, page by page, each item checked by `schema`. */
-export async function listAll<T>(client: KubeClient, path: string, schema: z.ZodType<T>, options: { labelSelector?: string; pageSize?: number } = {}): Promise<ListResult<T>> {
+export async function listAll<T>(
+  client: KubeClient,
+  path: string,
+  schema: z.ZodType<T>,
+  options: { labelSelector?: string; pageSize?: number } = {},
+): Promise<ListResult<T>> {
   const items: T[] = [];
   let token: string | undefined;
   let resourceVersion = "";
   do {
-    const page = await client.listPage(path, { limit: options.pageSize ?? 500, continue: token, ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}) });
+    const page = await client.listPage(path, {
+      limit: options.pageSize ?? 500,
+      continue: token,
+      ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
+    });
     for (const item of page.items) items.push(decode(schema, item, `${path} item`));
     // The list's resourceVersion is the one of its first page: the watch starts there.
     if (token === undefined) resourceVersion = page.resourceVersion;
@@ -97,7 +123,10 @@ export function decode<T>(schema: z.ZodType<T>, value: unknown, what: string): T
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new KubeApiError(undefined, `${what}: unexpected shape at ${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
+    throw new KubeApiError(
+      undefined,
+      `${what}: unexpected shape at ${issue?.path.join(".") || "(root)"}: ${issue?.message}`,
+    );
   }
   return parsed.data;
 }
@@ -110,12 +139,21 @@ export function httpKubeClient(config: KubeConfig): KubeClient {
     const server = config.getCurrentCluster()?.server;
     if (server === undefined) throw new KubeApiError(undefined, "the kubeconfig has no current cluster");
     const url = new URL(path, server);
-    const options: RequestOptions = { method, headers: { accept: "application/json", ...headers }, ...(signal ? { signal } : {}) };
+    const options: RequestOptions = {
+      method,
+      headers: { accept: "application/json", ...headers },
+      ...(signal ? { signal } : {}),
+    };
     await config.applyToHTTPSOptions(options);
     return { url, options };
   }
 
-  async function call(method: Method, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; json: unknown }> {
+  async function call(
+    method: Method,
+    path: string,
+    body?: unknown,
+    contentType = "application/json",
+  ): Promise<{ status: number; json: unknown }> {
     const { url, options } = await open(method, path, body === undefined ? {} : { "content-type": contentType });
     const where = `${method} ${url.pathname}`;
     return new Promise((resolve, reject) => {
@@ -130,7 +168,12 @@ export function httpKubeClient(config: KubeConfig): KubeClient {
           try {
             json = text === "" ? undefined : JSON.parse(text);
           } catch (error) {
-            reject(new KubeApiError(status >= 400 ? status : undefined, `${where}: ${status}, not JSON (${(error as Error).message})`));
+            reject(
+              new KubeApiError(
+                status >= 400 ? status : undefined,
+                `${where}: ${status}, not JSON (${(error as Error).message})`,
+              ),
+            );
             return;
           }
           if (status >= 400) {
@@ -165,7 +208,12 @@ export function httpKubeClient(config: KubeConfig): KubeClient {
       };
     },
     async watch(path, { resourceVersion, schema, onEvent, signal, timeoutSeconds = 300 }) {
-      const query = new URLSearchParams({ watch: "1", resourceVersion, allowWatchBookmarks: "true", timeoutSeconds: String(timeoutSeconds) });
+      const query = new URLSearchParams({
+        watch: "1",
+        resourceVersion,
+        allowWatchBookmarks: "true",
+        timeoutSeconds: String(timeoutSeconds),
+      });
       const { url, options } = await open("GET", `${path}?${query}`, {}, signal);
       const where = `watch ${url.pathname}`;
       await new Promise<void>((resolve, reject) => {
@@ -185,11 +233,18 @@ export function httpKubeClient(config: KubeConfig): KubeClient {
               buffered = buffered.slice(newline + 1);
               if (line.trim() === "") continue;
               try {
-                if (status >= 400) throw new KubeApiError(status, `${where}: ${status} ${StatusSchema.safeParse(JSON.parse(line)).data?.message ?? ""}`);
+                if (status >= 400)
+                  throw new KubeApiError(
+                    status,
+                    `${where}: ${status} ${StatusSchema.safeParse(JSON.parse(line)).data?.message ?? ""}`,
+                  );
                 const event = decode(WatchLineSchema, JSON.parse(line), where);
                 if (event.type === "ERROR") {
                   const code = StatusSchema.safeParse(event.object).data?.code;
-                  throw new KubeApiError(code, `${where}: ${code} ${StatusSchema.safeParse(event.object).data?.message ?? ""}`);
+                  throw new KubeApiError(
+                    code,
+                    `${where}: ${code} ${StatusSchema.safeParse(event.object).data?.message ?? ""}`,
+                  );
                 }
                 if (event.type === "BOOKMARK") {
                   const version = StatusSchema.safeParse(event.object).data?.metadata?.resourceVersion;
@@ -198,7 +253,11 @@ export function httpKubeClient(config: KubeConfig): KubeClient {
                   onEvent({ type: event.type, object: decode(schema, event.object, where) });
                 }
               } catch (error) {
-                fail(error instanceof KubeApiError ? error : new KubeApiError(undefined, `${where}: ${(error as Error).message}`));
+                fail(
+                  error instanceof KubeApiError
+                    ? error
+                    : new KubeApiError(undefined, `${where}: ${(error as Error).message}`),
+                );
                 return;
               }
             }
@@ -206,7 +265,13 @@ export function httpKubeClient(config: KubeConfig): KubeClient {
           res.on("end", () => (status >= 400 ? reject(new KubeApiError(status, `${where}: ${status}`)) : resolve()));
           res.on("error", (error) => reject(new KubeApiError(undefined, `${where}: ${error.message}`)));
         });
-        req.on("error", (error) => reject(signal?.aborted ? new KubeApiError(undefined, `${where}: stopped`) : new KubeApiError(undefined, `${where}: ${error.message}`)));
+        req.on("error", (error) =>
+          reject(
+            signal?.aborted
+              ? new KubeApiError(undefined, `${where}: stopped`)
+              : new KubeApiError(undefined, `${where}: ${error.message}`),
+          ),
+        );
         // A watch that hears nothing (not even a bookmark) for longer than its own timeout is a dead connection.
         req.setTimeout((timeoutSeconds + 30) * 1000, () => req.destroy(new Error("no data")));
         req.end();
@@ -216,7 +281,11 @@ export function httpKubeClient(config: KubeConfig): KubeClient {
       return (await call("POST", path, body)).json;
     },
     async replace(path, body, schema, fieldManager) {
-      return decode(schema, (await call("PUT", `${path}?${new URLSearchParams({ fieldManager })}`, body)).json, `PUT ${path}`);
+      return decode(
+        schema,
+        (await call("PUT", `${path}?${new URLSearchParams({ fieldManager })}`, body)).json,
+        `PUT ${path}`,
+      );
     },
     async apply(path, body, fieldManager) {
       const query = new URLSearchParams({ fieldManager, force: "true" });
@@ -238,9 +307,13 @@ export const paths = {
   networkPolicies: "/apis/networking.k8s.io/v1/networkpolicies",
   services: "/api/v1/services",
   pods: "/api/v1/pods",
-  networkPolicy: (namespace: string, name?: string) => `/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/networkpolicies${name === undefined ? "" : `/${encodeURIComponent(name)}`}`,
+  networkPolicy: (namespace: string, name?: string) =>
+    `/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/networkpolicies${name === undefined ? "" : `/${encodeURIComponent(name)}`}`,
   events: (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
-  configMap: (namespace: string, name: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`,
-  service: (namespace: string, name: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`,
-  lease: (namespace: string, name?: string) => `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases${name === undefined ? "" : `/${encodeURIComponent(name)}`}`,
+  configMap: (namespace: string, name: string) =>
+    `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`,
+  service: (namespace: string, name: string) =>
+    `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`,
+  lease: (namespace: string, name?: string) =>
+    `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases${name === undefined ? "" : `/${encodeURIComponent(name)}`}`,
 };

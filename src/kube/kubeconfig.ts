@@ -8,9 +8,14 @@ import type { KubeConfig } from "@kubernetes/client-node";
 
 const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
-export type ClusterConnection = { kind: "kubeconfig"; path: string; config: KubeConfig } | { kind: "in-cluster"; config: KubeConfig } | { kind: "standalone" };
+export type ClusterConnection =
+  | { kind: "kubeconfig"; path: string; config: KubeConfig }
+  | { kind: "in-cluster"; config: KubeConfig }
+  | { kind: "standalone" };
 
-export async function connectToCluster(options: { kubeconfig?: string | undefined; env?: NodeJS.ProcessEnv } = {}): Promise<ClusterConnection> {
+export async function connectToCluster(
+  options: { kubeconfig?: string | undefined; env?: NodeJS.ProcessEnv } = {},
+): Promise<ClusterConnection> {
   const env = options.env ?? process.env;
   const path = options.kubeconfig ?? env.KUBECONFIG;
   const inCluster = env.KUBERNETES_SERVICE_HOST !== undefined && existsSync(SERVICE_ACCOUNT_TOKEN);

@@ -39,7 +39,8 @@ export function injectAllowedIngress(policy: NetworkPolicy, allowedNamespaces: r
 
   const ingress = policy.spec.ingress ?? [];
   // Compared as JSON: a rule sent with `ports: null` is the same rule.
-  const same = (rule: NetworkPolicyIngressRule, other: NetworkPolicyIngressRule | undefined) => other !== undefined && isDeepStrictEqual(asJson(rule), other);
+  const same = (rule: NetworkPolicyIngressRule, other: NetworkPolicyIngressRule | undefined) =>
+    other !== undefined && isDeepStrictEqual(asJson(rule), other);
   let rules = ingress.filter((rule) => staleRule === undefined || same(rule, wantedRule) || !same(rule, staleRule));
   if (wantedRule !== undefined && !rules.some((rule) => same(rule, wantedRule))) rules = [...rules, wantedRule];
 

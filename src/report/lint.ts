@@ -32,7 +32,8 @@ interface ObjectHead {
   metadata?: { name?: unknown; namespace?: unknown };
 }
 
-const head = (object: unknown): ObjectHead => (object !== null && typeof object === "object" ? (object as ObjectHead) : {});
+const head = (object: unknown): ObjectHead =>
+  object !== null && typeof object === "object" ? (object as ObjectHead) : {};
 const text = (value: unknown) => (typeof value === "string" ? value : undefined);
 
 export function lintDocuments(documents: readonly SourceDocument[], options: LintOptions): LintResult[] {
@@ -47,7 +48,14 @@ export function lintDocuments(documents: readonly SourceDocument[], options: Lin
     if (subject === undefined) {
       const misplaced = misplacedKind(version, text(kind));
       if (misplaced !== undefined) {
-        results.push({ document, line: document.lineOf?.(""), kind: text(kind)!, namespace: text(metadata?.namespace), name: text(metadata?.name), findings: withLines(document, [misplaced]) });
+        results.push({
+          document,
+          line: document.lineOf?.(""),
+          kind: text(kind)!,
+          namespace: text(metadata?.namespace),
+          name: text(metadata?.name),
+          findings: withLines(document, [misplaced]),
+        });
       }
       continue;
     }
@@ -78,5 +86,8 @@ export function exitCodeFor(results: readonly LintResult[], strict: boolean): 0 
 // offline nothing else would say so.
 function misplacedKind(apiVersion: string, kind: string | undefined): Finding | undefined {
   if (kind !== "NetworkPolicy") return undefined;
-  return findingOf(NP001, { path: FieldPath.root("apiVersion"), message: `\`${apiVersion}\` is not the NetworkPolicy API; write \`networking.k8s.io/v1\`` });
+  return findingOf(NP001, {
+    path: FieldPath.root("apiVersion"),
+    message: `\`${apiVersion}\` is not the NetworkPolicy API; write \`networking.k8s.io/v1\``,
+  });
 }

@@ -74,7 +74,12 @@ export function renderSarif(results: readonly LintResult[], version: string, reg
             artifactLocation: { uri: r.document.source === "-" ? "stdin" : r.document.source },
             region: { startLine: f.line ?? 1 },
           },
-          logicalLocations: [{ fullyQualifiedName: `${r.kind}/${r.namespace ? `${r.namespace}/` : ""}${r.name ?? ""}.${f.path}`, kind: "member" }],
+          logicalLocations: [
+            {
+              fullyQualifiedName: `${r.kind}/${r.namespace ? `${r.namespace}/` : ""}${r.name ?? ""}.${f.path}`,
+              kind: "member",
+            },
+          ],
         },
       ],
     })),
@@ -83,14 +88,25 @@ export function renderSarif(results: readonly LintResult[], version: string, reg
     {
       $schema: "https://json.schemastore.org/sarif-2.1.0.json",
       version: "2.1.0",
-      runs: [{ tool: { driver: { name: "netfence", version, informationUri: "https://github.com/netfence/netfence", rules } }, results: sarifResults }],
+      runs: [
+        {
+          tool: {
+            driver: { name: "netfence", version, informationUri: "https://github.com/netfence/netfence", rules },
+          },
+          results: sarifResults,
+        },
+      ],
     },
     null,
     2,
   )}\n`;
 }
 
-export function render(results: readonly LintResult[], format: OutputFormat, options: { colour: boolean; version: string }): string {
+export function render(
+  results: readonly LintResult[],
+  format: OutputFormat,
+  options: { colour: boolean; version: string },
+): string {
   switch (format) {
     case "json":
       return renderJson(results);

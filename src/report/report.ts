@@ -16,10 +16,18 @@ export interface ReportOptions {
 
 export function report(documents: SourceDocument[], options: ReportOptions): number {
   const results = lintDocuments(documents, {
-    config: { ...options.config, isolatedNamespaces: [...options.config.isolatedNamespaces, ...options.isolatedNamespaces] },
+    config: {
+      ...options.config,
+      isolatedNamespaces: [...options.config.isolatedNamespaces, ...options.isolatedNamespaces],
+    },
     actions: options.config.rules,
     defaultNamespace: options.defaultNamespace,
   });
-  process.stdout.write(render(results, options.output, { colour: options.output === "text" && process.stdout.isTTY === true, version: VERSION }));
+  process.stdout.write(
+    render(results, options.output, {
+      colour: options.output === "text" && process.stdout.isTTY === true,
+      version: VERSION,
+    }),
+  );
   return exitCodeFor(results, options.strict);
 }

@@ -18,8 +18,7 @@ export interface Cidr {
 }
 
 export type CidrParse =
-  | { ok: true; cidr: Cidr; hostBitsSet: boolean; nonCanonical: boolean }
-  | { ok: false; reason: string };
+  { ok: true; cidr: Cidr; hostBitsSet: boolean; nonCanonical: boolean } | { ok: false; reason: string };
 
 const IPV4_OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 const STRICT_IPV4 = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
@@ -60,7 +59,8 @@ function parseAddress(text: string): { ok: true; address: Address } | { ok: fals
 }
 
 export function parseCidr(text: string): CidrParse {
-  if (text === "") return { ok: false, reason: "it is empty; a CIDR such as `10.9.8.0/24` or `2001:db8::/64` is required" };
+  if (text === "")
+    return { ok: false, reason: "it is empty; a CIDR such as `10.9.8.0/24` or `2001:db8::/64` is required" };
   const slash = text.indexOf("/");
   if (slash < 0) {
     const hostPart = text.replace(/:(\d{1,3})$/, "");
@@ -88,7 +88,8 @@ export function parseCidr(text: string): CidrParse {
       : { ok: false, reason: `the prefix length must be a number from 0 to ${maxPrefix}` };
   }
   const prefix = Number(prefixText);
-  if (prefix > maxPrefix) return { ok: false, reason: `the prefix length must be at most ${maxPrefix} for IPv${family}` };
+  if (prefix > maxPrefix)
+    return { ok: false, reason: `the prefix length must be at most ${maxPrefix} for IPv${family}` };
   if (address instanceof ipaddr.IPv4) {
     // Integer arithmetic on the four octets: the strict text is already canonical.
     const [a, b, c, d] = address.octets as [number, number, number, number];
@@ -111,8 +112,10 @@ function canonicalAddress(address: Address): string {
 /** True when every address of `inner` is inside `outer`. */
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   if (inner.prefix < outer.prefix) return false;
-  if (inner.address instanceof ipaddr.IPv4 && outer.address instanceof ipaddr.IPv4) return inner.address.match(outer.address, outer.prefix);
-  if (inner.address instanceof ipaddr.IPv6 && outer.address instanceof ipaddr.IPv6) return inner.address.match(outer.address, outer.prefix);
+  if (inner.address instanceof ipaddr.IPv4 && outer.address instanceof ipaddr.IPv4)
+    return inner.address.match(outer.address, outer.prefix);
+  if (inner.address instanceof ipaddr.IPv6 && outer.address instanceof ipaddr.IPv6)
+    return inner.address.match(outer.address, outer.prefix);
   return false;
 }
 
@@ -127,7 +130,6 @@ function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return cidrContains(a, b) || cidrContains(b, a);
 }
 
-
 /** Parses an ipBlock's CIDRs once and decides which except entries except anything (NP022). */
 export function ipBlockNode(block: IPBlock, direction: "ingress" | "egress"): IPBlockNode {
   const cidr = parseCidr(block.cidr);
@@ -136,7 +138,11 @@ export function ipBlockNode(block: IPBlock, direction: "ingress" | "egress"): IP
     const parsed = parseCidr(text);
     return { text, index, parsed, problem: exceptProblem(text, parsed, outer, block.cidr) };
   });
-  const validExcepts = excepts.flatMap((entry) => (entry.problem === undefined && entry.parsed.ok ? [{ cidr: entry.parsed.cidr, index: entry.index, text: entry.text }] : []));
+  const validExcepts = excepts.flatMap((entry) =>
+    entry.problem === undefined && entry.parsed.ok
+      ? [{ cidr: entry.parsed.cidr, index: entry.index, text: entry.text }]
+      : [],
+  );
   return { block, direction, cidr, excepts, validExcepts };
 }
 
@@ -144,8 +150,10 @@ function exceptProblem(text: string, entry: CidrParse, cidr: Cidr | undefined, c
   if (!entry.ok) return `\`${text}\` is not a valid CIDR: ${entry.reason}`;
   if (entry.hostBitsSet) return `\`${text}\` has host bits set; the network is \`${entry.cidr.network}\``;
   if (cidr === undefined) return undefined;
-  if (entry.cidr.family !== cidr.family) return `\`${text}\` is IPv${entry.cidr.family} but \`cidr\` is IPv${cidr.family}`;
-  if (!cidrContains(cidr, entry.cidr) || entry.cidr.prefix === cidr.prefix) return `\`${text}\` must be a strict subset of \`cidr\` (\`${cidrText}\`)`;
+  if (entry.cidr.family !== cidr.family)
+    return `\`${text}\` is IPv${entry.cidr.family} but \`cidr\` is IPv${cidr.family}`;
+  if (!cidrContains(cidr, entry.cidr) || entry.cidr.prefix === cidr.prefix)
+    return `\`${text}\` must be a strict subset of \`cidr\` (\`${cidrText}\`)`;
   return undefined;
 }
 
@@ -160,7 +168,8 @@ export const NP020 = rule({
   why: "leading zeros are ambiguous octal (CVE-2021-29923), a missing prefix, a zone, an IPv4-mapped IPv6 or `:` for `/` are stored by Kubernetes before 1.36 and then mean something else to each CNI.",
   fix: "write the network as `a.b.c.d/n` or a canonical IPv6 `x::/n`, without leading zeros.",
   example: { yaml: ipBlockExample("{cidr: 010.0.0.0/8}") },
-  check: ({ block, cidr }, path) => (cidr.ok ? [] : [{ path: path.child("cidr"), message: `\`${block.cidr}\` is not a valid CIDR: ${cidr.reason}` }]),
+  check: ({ block, cidr }, path) =>
+    cidr.ok ? [] : [{ path: path.child("cidr"), message: `\`${block.cidr}\` is not a valid CIDR: ${cidr.reason}` }],
 });
 
 export const NP021 = rule({
@@ -193,7 +202,9 @@ export const NP022 = rule({
   fix: "list only networks strictly inside `cidr`, of the same address family.",
   example: { yaml: ipBlockExample("{cidr: 10.0.0.0/16, except: [10.1.0.0/24]}") },
   check: ({ excepts }, path) =>
-    excepts.flatMap((entry) => (entry.problem === undefined ? [] : [{ path: path.child("except").index(entry.index), message: entry.problem }])),
+    excepts.flatMap((entry) =>
+      entry.problem === undefined ? [] : [{ path: path.child("except").index(entry.index), message: entry.problem }],
+    ),
 });
 
 export const NP023 = rule({
@@ -209,7 +220,9 @@ export const NP023 = rule({
     // Sorted by network, wider first, then by position: every entry's containers come before it,
     // as a chain on `enclosing`, so one pass finds them (comparing each pair was quadratic: 50,000
     // entries held the webhook for a minute).
-    const sorted = validExcepts.map((entry) => ({ ...entry, key: networkKey(entry.cidr) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.cidr.prefix - b.cidr.prefix || a.index - b.index));
+    const sorted = validExcepts
+      .map((entry) => ({ ...entry, key: networkKey(entry.cidr) }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.cidr.prefix - b.cidr.prefix || a.index - b.index));
     // Each frame: an entry, and the first-listed entry of the chain up to it (what the message names).
     const enclosing: { entry: (typeof sorted)[number]; first: (typeof sorted)[number] }[] = [];
     const problems: { index: number; problem: Problem }[] = [];
@@ -220,7 +233,10 @@ export const NP023 = rule({
         const what = wider.cidr.prefix === entry.cidr.prefix ? "duplicates" : "lies inside";
         problems.push({
           index: entry.index,
-          problem: { path: path.child("except").index(entry.index), message: `\`${entry.cidr.network}\` ${what} \`except[${wider.index}]\` (\`${wider.cidr.network}\`); delete it` },
+          problem: {
+            path: path.child("except").index(entry.index),
+            message: `\`${entry.cidr.network}\` ${what} \`except[${wider.index}]\` (\`${wider.cidr.network}\`); delete it`,
+          },
         });
       }
       enclosing.push({ entry, first: wider !== undefined && wider.index < entry.index ? wider : entry });
@@ -254,12 +270,17 @@ export const NP024 = rule({
         : [];
     }
     const admitted = context.podCIDRs.filter(
-      (pod) => cidrsOverlap(cidr.cidr, pod) && !excepts.some((entry) => cidrContains(entry, pod) || cidrContains(entry, cidr.cidr)),
+      (pod) =>
+        cidrsOverlap(cidr.cidr, pod) &&
+        !excepts.some((entry) => cidrContains(entry, pod) || cidrContains(entry, cidr.cidr)),
     );
     if (admitted.length === 0) return [];
     const names = admitted.map((pod) => `\`${pod.network}\``).join(", ");
     return [
-      { path: path.child("cidr"), message: `\`${block.cidr}\` covers the pod network ${names}; some CNIs then admit pods of every namespace: add it to \`except\`` },
+      {
+        path: path.child("cidr"),
+        message: `\`${block.cidr}\` covers the pod network ${names}; some CNIs then admit pods of every namespace: add it to \`except\``,
+      },
     ];
   },
 });
@@ -276,11 +297,17 @@ export const NP025 = rule({
   check: ({ block, cidr, excepts }, path) => {
     const problems: Problem[] = [];
     if (cidr.ok && !cidr.hostBitsSet && cidr.nonCanonical) {
-      problems.push({ path: path.child("cidr"), message: `\`${block.cidr}\` is not in canonical form; write \`${cidr.cidr.network}\`` });
+      problems.push({
+        path: path.child("cidr"),
+        message: `\`${block.cidr}\` is not in canonical form; write \`${cidr.cidr.network}\``,
+      });
     }
     for (const entry of excepts) {
       if (entry.problem === undefined && entry.parsed.ok && entry.parsed.nonCanonical) {
-        problems.push({ path: path.child("except").index(entry.index), message: `\`${entry.text}\` is not in canonical form; write \`${entry.parsed.cidr.network}\`` });
+        problems.push({
+          path: path.child("except").index(entry.index),
+          message: `\`${entry.text}\` is not in canonical form; write \`${entry.parsed.cidr.network}\``,
+        });
       }
     }
     return problems;

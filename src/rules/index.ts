@@ -27,7 +27,13 @@ export function findingOf(rule: AnyRule, problem: Problem): Finding {
 }
 
 /** The findings of the rules at one site for one node, with their default actions. */
-export function findingsAt<S extends Site>(registry: RuleRegistry, site: S, node: Sites[S]["node"], path: FieldPath, context: RuleContext): Finding[] {
+export function findingsAt<S extends Site>(
+  registry: RuleRegistry,
+  site: S,
+  node: Sites[S]["node"],
+  path: FieldPath,
+  context: RuleContext,
+): Finding[] {
   const findings: Finding[] = [];
   for (const rule of registry.at(site)) {
     for (const problem of rule.check(node, path, context)) findings.push(findingOf(rule as AnyRule, problem));
@@ -66,9 +72,15 @@ const GRANDFATHERED_PREFIX = "already stored, allowed on update (fix it when you
  * already had, at the same field with the same value, becomes a warning, as Kubernetes ratchets
  * CIDR validation: nobody is locked out of editing an old object.
  */
-export function evaluate(subject: Subject, context: RuleContext, actions: RuleActions, registry: RuleRegistry = RULES): Finding[] {
+export function evaluate(
+  subject: Subject,
+  context: RuleContext,
+  actions: RuleActions,
+  registry: RuleRegistry = RULES,
+): Finding[] {
   const findings = withActions(ruleFindings(subject, subject.object, context, registry), actions, registry);
-  if (subject.oldObject === undefined || subject.oldObject === null || !findings.some((f) => f.action === "deny")) return findings;
+  if (subject.oldObject === undefined || subject.oldObject === null || !findings.some((f) => f.action === "deny"))
+    return findings;
   // Looked up by rule and path, not compared pairwise: 100,000 denials in both objects must cost
   // 100,000 lookups, not 10^10 comparisons.
   const storedDenials = new Set<string>();

@@ -36,7 +36,10 @@ const MAX_CONFIG_CONF_BYTES = 32 * 1024;
 /** Which proxy modes of a `config.conf` turn masqueradeAll on. */
 export function masqueradeAllModes(configConf: string): MasqueradeAll {
   if (configConf.length > MAX_CONFIG_CONF_BYTES) {
-    return { ok: false, problem: `is ${configConf.length} bytes; netfence reads at most ${MAX_CONFIG_CONF_BYTES} (a kube-proxy config.conf is a few KB)` };
+    return {
+      ok: false,
+      problem: `is ${configConf.length} bytes; netfence reads at most ${MAX_CONFIG_CONF_BYTES} (a kube-proxy config.conf is a few KB)`,
+    };
   }
   let config: unknown;
   try {
@@ -46,16 +49,24 @@ export function masqueradeAllModes(configConf: string): MasqueradeAll {
     return { ok: false, problem: `does not parse as YAML (${(error as Error).message.split("\n")[0]})` };
   }
   if (config === null || config === undefined) return { ok: true, modes: [] };
-  if (typeof config !== "object" || Array.isArray(config)) return { ok: false, problem: "is not a KubeProxyConfiguration object" };
+  if (typeof config !== "object" || Array.isArray(config))
+    return { ok: false, problem: "is not a KubeProxyConfiguration object" };
   const modes = ["iptables", "nftables"].filter((mode) => {
     const section = (config as Record<string, unknown>)[mode];
-    return section !== null && typeof section === "object" && (section as Record<string, unknown>).masqueradeAll === true;
+    return (
+      section !== null && typeof section === "object" && (section as Record<string, unknown>).masqueradeAll === true
+    );
   });
   return { ok: true, modes };
 }
 
 /** Only kube-system/kube-proxy is read, and only its `config.conf`. */
-export function walkConfigMap(object: unknown, visit: Visit, namespace: string | undefined, name: string | undefined): void {
+export function walkConfigMap(
+  object: unknown,
+  visit: Visit,
+  namespace: string | undefined,
+  name: string | undefined,
+): void {
   if (!isKubeProxyConfigMap(namespace, name)) return;
   const parsed = ConfigMapSchema.safeParse(object);
   if (!parsed.success) return;
@@ -95,10 +106,17 @@ export const KP002 = rule({
   title: "kube-proxy config.conf cannot be read, so masqueradeAll is not checked",
   why: "netfence cannot tell whether kube-proxy SNATs Service traffic; kube-proxy itself may read the file differently.",
   fix: "make `config.conf` a KubeProxyConfiguration in valid YAML, or set this rule to `off`.",
-  example: { yaml: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube-proxy, namespace: kube-system}\ndata:\n  config.conf: |\n    iptables: [masqueradeAll\n" },
+  example: {
+    yaml: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube-proxy, namespace: kube-system}\ndata:\n  config.conf: |\n    iptables: [masqueradeAll\n",
+  },
   check: ({ text }, root, context) => {
     const result = context.readKubeProxyConfig(text);
     if (result.ok) return [];
-    return [{ path: root.child("data").key(KUBE_PROXY_CONFIG_KEY), message: `${KUBE_PROXY_CONFIG_KEY} ${result.problem}; netfence cannot tell whether masqueradeAll is on` }];
+    return [
+      {
+        path: root.child("data").key(KUBE_PROXY_CONFIG_KEY),
+        message: `${KUBE_PROXY_CONFIG_KEY} ${result.problem}; netfence cannot tell whether masqueradeAll is on`,
+      },
+    ];
   },
 });

@@ -20,22 +20,29 @@ export function qualifiedNameProblems(value: string): string[] {
     const [prefix, rest] = parts as [string, string];
     name = rest;
     if (prefix.length === 0) problems.push("prefix part must be non-empty");
-    else if (prefix.length > DNS1123_SUBDOMAIN_MAX) problems.push(`prefix part must be no more than ${DNS1123_SUBDOMAIN_MAX} characters`);
+    else if (prefix.length > DNS1123_SUBDOMAIN_MAX)
+      problems.push(`prefix part must be no more than ${DNS1123_SUBDOMAIN_MAX} characters`);
     else if (!DNS1123_SUBDOMAIN.test(prefix)) {
-      problems.push("prefix part must be a lowercase DNS subdomain (letters, digits, '-' and '.', starting and ending with a letter or digit)");
+      problems.push(
+        "prefix part must be a lowercase DNS subdomain (letters, digits, '-' and '.', starting and ending with a letter or digit)",
+      );
     }
   } else {
-    return [`a qualified name ${NAME_CHARS}, with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
+    return [
+      `a qualified name ${NAME_CHARS}, with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    ];
   }
   if (name.length === 0) problems.push("name part must be non-empty");
-  else if (name.length > QUALIFIED_NAME_MAX) problems.push(`name part must be no more than ${QUALIFIED_NAME_MAX} characters`);
+  else if (name.length > QUALIFIED_NAME_MAX)
+    problems.push(`name part must be no more than ${QUALIFIED_NAME_MAX} characters`);
   else if (!QUALIFIED_NAME.test(name)) problems.push(`name part ${NAME_CHARS}`);
   return problems;
 }
 
 export function labelValueProblems(value: string): string[] {
   if (value.length > LABEL_VALUE_MAX) return [`must be no more than ${LABEL_VALUE_MAX} characters`];
-  if (value.length > 0 && !QUALIFIED_NAME.test(value)) return [`a label value must be empty or ${NAME_CHARS.replace("must consist", "consist")}`];
+  if (value.length > 0 && !QUALIFIED_NAME.test(value))
+    return [`a label value must be empty or ${NAME_CHARS.replace("must consist", "consist")}`];
   return [];
 }
 

@@ -18,7 +18,9 @@ export const NS001 = rule({
   title: "the legacy annotation net.beta.kubernetes.io/network-policy is not valid JSON of the expected shape",
   why: "netfence cannot tell whether the namespace is meant to be isolated; it treats it as not isolated.",
   fix: "use the label `netfence.io/isolation: enabled` instead.",
-  example: { yaml: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: legacy\n  annotations:\n    net.beta.kubernetes.io/network-policy: 'DefaultDeny'\n" },
+  example: {
+    yaml: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: legacy\n  annotations:\n    net.beta.kubernetes.io/network-policy: 'DefaultDeny'\n",
+  },
   check: (namespace, path) => {
     const isolation = isolationOf(namespace.metadata ?? {});
     if (isolation.source !== "malformed-legacy-annotation") return [];

@@ -3,7 +3,12 @@
 // and the walk over a policy that hands each node to the rules of its site (CIDRs, selectors and
 // ports have their own families).
 import { FieldPath } from "../field-path.ts";
-import { NetworkPolicySchema, type NetworkPolicy, type NetworkPolicyEgressRule, type NetworkPolicyPeer } from "../kube-objects.ts";
+import {
+  NetworkPolicySchema,
+  type NetworkPolicy,
+  type NetworkPolicyEgressRule,
+  type NetworkPolicyPeer,
+} from "../kube-objects.ts";
 import { ipBlockNode } from "./cidr.ts";
 import { examplePolicy, rule, type Problem, type Visit } from "./rule.ts";
 import { schemaProblems } from "./schema-problems.ts";
@@ -47,12 +52,18 @@ function walkPorts(ports: NonNullable<NetworkPolicyEgressRule["ports"]>, rulePat
   ports.forEach((port, i) => visit("port", port, rulePath.child("ports").index(i)));
 }
 
-function walkPeers(peers: readonly NetworkPolicyPeer[], path: FieldPath, direction: "ingress" | "egress", visit: Visit) {
+function walkPeers(
+  peers: readonly NetworkPolicyPeer[],
+  path: FieldPath,
+  direction: "ingress" | "egress",
+  visit: Visit,
+) {
   peers.forEach((peer, i) => {
     const peerPath = path.index(i);
     visit("peer", peer, peerPath);
     if (peer.podSelector !== undefined) visit("labelSelector", peer.podSelector, peerPath.child("podSelector"));
-    if (peer.namespaceSelector !== undefined) visit("labelSelector", peer.namespaceSelector, peerPath.child("namespaceSelector"));
+    if (peer.namespaceSelector !== undefined)
+      visit("labelSelector", peer.namespaceSelector, peerPath.child("namespaceSelector"));
     if (peer.ipBlock !== undefined) visit("ipBlock", ipBlockNode(peer.ipBlock, direction), peerPath.child("ipBlock"));
     const previous = peers[i - 1];
     if (previous !== undefined) visit("adjacentPeers", { previous, peer, previousPath: path.index(i - 1) }, peerPath);
@@ -87,11 +98,17 @@ export const NP002 = rule({
     if (policyTypes === undefined) return [];
     const path = spec.child("policyTypes");
     const problems: Problem[] = [];
-    if (policyTypes.length > 2) problems.push({ path, message: `may not specify more than two policyTypes (found ${policyTypes.length})` });
+    if (policyTypes.length > 2)
+      problems.push({ path, message: `may not specify more than two policyTypes (found ${policyTypes.length})` });
     policyTypes.forEach((type, i) => {
       if (VALID_TYPES.includes(type)) return;
-      const hint = ["ingress", "egress"].includes(type.toLowerCase()) ? `; write \`${type[0]!.toUpperCase()}${type.slice(1).toLowerCase()}\` (case-sensitive)` : "";
-      problems.push({ path: path.index(i), message: `\`${type}\` is not a policy type; use \`Ingress\` or \`Egress\`${hint}` });
+      const hint = ["ingress", "egress"].includes(type.toLowerCase())
+        ? `; write \`${type[0]!.toUpperCase()}${type.slice(1).toLowerCase()}\` (case-sensitive)`
+        : "";
+      problems.push({
+        path: path.index(i),
+        message: `\`${type}\` is not a policy type; use \`Ingress\` or \`Egress\`${hint}`,
+      });
     });
     return problems;
   },
@@ -105,14 +122,19 @@ export const NP003 = rule({
   title: "ingress or egress rules present while policyTypes omits Ingress or Egress",
   why: "Kubernetes silently ignores rules whose direction is not listed in policyTypes: the policy does not do what it says.",
   fix: "add the direction to `spec.policyTypes`, or delete the rules of that direction.",
-  example: { yaml: examplePolicy("podSelector: {}\npolicyTypes: [Ingress]\negress:\n- to:\n  - ipBlock: {cidr: 10.0.0.0/8}") },
+  example: {
+    yaml: examplePolicy("podSelector: {}\npolicyTypes: [Ingress]\negress:\n- to:\n  - ipBlock: {cidr: 10.0.0.0/8}"),
+  },
   check: (policy, spec) => {
     const { policyTypes } = policy.spec;
     if (policyTypes === undefined || policyTypes.length === 0) return [];
     // With a misspelt type (`ingress`) NP002 already denies the policy and says how to spell it.
     if (policyTypes.some((type) => !VALID_TYPES.includes(type))) return [];
     const problems: Problem[] = [];
-    for (const [direction, field] of [["Ingress", "ingress"], ["Egress", "egress"]] as const) {
+    for (const [direction, field] of [
+      ["Ingress", "ingress"],
+      ["Egress", "egress"],
+    ] as const) {
       if ((policy.spec[field] ?? []).length > 0 && !policyTypes.includes(direction)) {
         problems.push({
           path: spec.child(field),
@@ -137,7 +159,8 @@ export const NP004 = rule({
     const seen = new Set<string>();
     const problems: Problem[] = [];
     (policy.spec.policyTypes ?? []).forEach((type, i) => {
-      if (VALID_TYPES.includes(type) && seen.has(type)) problems.push({ path: spec.child("policyTypes").index(i), message: `\`${type}\` is listed twice` });
+      if (VALID_TYPES.includes(type) && seen.has(type))
+        problems.push({ path: spec.child("policyTypes").index(i), message: `\`${type}\` is listed twice` });
       seen.add(type);
     });
     return problems;
@@ -152,13 +175,24 @@ export const NP010 = rule({
   title: "a peer with ipBlock and a selector together, or with nothing at all",
   why: "Kubernetes rejects both; ipBlock cannot be combined with podSelector or namespaceSelector.",
   fix: "split the peer into two peers, or give the empty peer a selector or an ipBlock.",
-  example: { yaml: examplePolicy("podSelector: {}\ningress:\n- from:\n  - ipBlock: {cidr: 10.0.0.0/8}\n    podSelector: {matchLabels: {app: api}}") },
+  example: {
+    yaml: examplePolicy(
+      "podSelector: {}\ningress:\n- from:\n  - ipBlock: {cidr: 10.0.0.0/8}\n    podSelector: {matchLabels: {app: api}}",
+    ),
+  },
   check: (peer, path) => {
     const selectors = [peer.podSelector, peer.namespaceSelector].filter((s) => s !== undefined).length;
     if (peer.ipBlock !== undefined && selectors > 0) {
-      return [{ path, message: "may not specify both `ipBlock` and another peer: split it into two peers (`ipBlock` alone is for addresses outside the cluster)" }];
+      return [
+        {
+          path,
+          message:
+            "may not specify both `ipBlock` and another peer: split it into two peers (`ipBlock` alone is for addresses outside the cluster)",
+        },
+      ];
     }
-    if (peer.ipBlock === undefined && selectors === 0) return [{ path, message: "must specify a peer: `podSelector`, `namespaceSelector` or `ipBlock`" }];
+    if (peer.ipBlock === undefined && selectors === 0)
+      return [{ path, message: "must specify a peer: `podSelector`, `namespaceSelector` or `ipBlock`" }];
     return [];
   },
 });
@@ -176,14 +210,21 @@ export const NP040 = rule({
     if (!context.namespaceIsolated) return [];
     const from = ingressRule.from ?? [];
     if (from.length === 0) {
-      return [{ path: rulePath, message: "this rule has no `from`, so it admits every source, which defeats the namespace's isolation; list the allowed peers" }];
+      return [
+        {
+          path: rulePath,
+          message:
+            "this rule has no `from`, so it admits every source, which defeats the namespace's isolation; list the allowed peers",
+        },
+      ];
     }
     return from.flatMap((peer, i) =>
       peer.namespaceSelector !== undefined && isEmptySelector(peer.namespaceSelector)
         ? [
             {
               path: rulePath.child("from").index(i).child("namespaceSelector"),
-              message: "`namespaceSelector: {}` admits every namespace, which defeats the namespace's isolation; select namespaces by `kubernetes.io/metadata.name`",
+              message:
+                "`namespaceSelector: {}` admits every namespace, which defeats the namespace's isolation; select namespaces by `kubernetes.io/metadata.name`",
             },
           ]
         : [],
@@ -191,8 +232,10 @@ export const NP040 = rule({
   },
 });
 
-const isNamespaceOnly = (peer: NetworkPolicyPeer) => peer.namespaceSelector !== undefined && peer.podSelector === undefined && peer.ipBlock === undefined;
-const isPodOnly = (peer: NetworkPolicyPeer) => peer.podSelector !== undefined && peer.namespaceSelector === undefined && peer.ipBlock === undefined;
+const isNamespaceOnly = (peer: NetworkPolicyPeer) =>
+  peer.namespaceSelector !== undefined && peer.podSelector === undefined && peer.ipBlock === undefined;
+const isPodOnly = (peer: NetworkPolicyPeer) =>
+  peer.podSelector !== undefined && peer.namespaceSelector === undefined && peer.ipBlock === undefined;
 
 export const NP041 = rule({
   id: "NP041",
@@ -237,7 +280,11 @@ export const NP042 = rule({
   title: "egress is restricted but DNS (UDP port 53) is not allowed",
   why: "the selected pods lose name resolution.",
   fix: "add an egress rule to UDP and TCP port 53 of kube-system pods `k8s-app: kube-dns`.",
-  example: { yaml: examplePolicy("podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - podSelector: {matchLabels: {app: db}}\n  ports:\n  - {protocol: TCP, port: 5432}") },
+  example: {
+    yaml: examplePolicy(
+      "podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - podSelector: {matchLabels: {app: db}}\n  ports:\n  - {protocol: TCP, port: 5432}",
+    ),
+  },
   check: (policy, spec) => {
     if (!effectivePolicyTypes(policy.spec).has("Egress")) return [];
     const egress = policy.spec.egress ?? [];
@@ -245,7 +292,8 @@ export const NP042 = rule({
     return [
       {
         path: egress.length > 0 ? spec.child("egress") : spec.child("policyTypes"),
-        message: "egress is restricted but no rule allows UDP port 53, so the selected pods lose DNS; allow UDP and TCP 53 to kube-system pods `k8s-app: kube-dns`",
+        message:
+          "egress is restricted but no rule allows UDP port 53, so the selected pods lose DNS; allow UDP and TCP 53 to kube-system pods `k8s-app: kube-dns`",
       },
     ];
   },

@@ -31,7 +31,9 @@ export const NP030 = rule({
     if (port.protocol === undefined || PROTOCOLS.includes(port.protocol)) return [];
     const upper = port.protocol.toUpperCase();
     const hint = PROTOCOLS.includes(upper) ? `; write \`${upper}\` (case-sensitive)` : "";
-    return [{ path: path.child("protocol"), message: `\`${port.protocol}\` is not supported; use TCP, UDP or SCTP${hint}` }];
+    return [
+      { path: path.child("protocol"), message: `\`${port.protocol}\` is not supported; use TCP, UDP or SCTP${hint}` },
+    ];
   },
 });
 
@@ -44,7 +46,10 @@ export const NP031 = rule({
   why: "the CNI must support SCTP; many do not and ignore the rule.",
   fix: "check that your CNI enforces SCTP, then set this rule to `off`.",
   example: { yaml: portExample("{protocol: SCTP, port: 9000}") },
-  check: (port, path) => (port.protocol === "SCTP" ? [{ path: path.child("protocol"), message: "SCTP is enforced only by CNIs that support it; check yours" }] : []),
+  check: (port, path) =>
+    port.protocol === "SCTP"
+      ? [{ path: path.child("protocol"), message: "SCTP is enforced only by CNIs that support it; check yours" }]
+      : [],
 });
 
 export const NP032 = rule({
@@ -58,11 +63,20 @@ export const NP032 = rule({
   example: { yaml: portExample("{protocol: TCP, port: 70000}") },
   check: (port, path) => {
     if (typeof port.port === "number") {
-      return port.port < 1 || port.port > MAX_PORT ? [{ path: path.child("port"), message: `${port.port} must be between 1 and ${MAX_PORT}, inclusive` }] : [];
+      return port.port < 1 || port.port > MAX_PORT
+        ? [{ path: path.child("port"), message: `${port.port} must be between 1 and ${MAX_PORT}, inclusive` }]
+        : [];
     }
     if (typeof port.port !== "string") return [];
     const problem = portNameProblem(port.port);
-    return problem === undefined ? [] : [{ path: path.child("port"), message: `\`${port.port}\` is not a valid port name: it ${problem} (or use a number)` }];
+    return problem === undefined
+      ? []
+      : [
+          {
+            path: path.child("port"),
+            message: `\`${port.port}\` is not a valid port name: it ${problem} (or use a number)`,
+          },
+        ];
   },
 });
 
@@ -80,9 +94,15 @@ export const NP033 = rule({
     const endPath = path.child("endPort");
     const problems: Problem[] = [];
     if (port.port === undefined) problems.push({ path: endPath, message: "may not be specified without `port`" });
-    else if (typeof port.port === "string") problems.push({ path: endPath, message: "may not be specified when `port` is non-numeric" });
-    else if (port.endPort < port.port) problems.push({ path: endPath, message: `${port.endPort} must be greater than or equal to \`port\` (${port.port})` });
-    if (port.endPort < 1 || port.endPort > MAX_PORT) problems.push({ path: endPath, message: `${port.endPort} must be between 1 and ${MAX_PORT}, inclusive` });
+    else if (typeof port.port === "string")
+      problems.push({ path: endPath, message: "may not be specified when `port` is non-numeric" });
+    else if (port.endPort < port.port)
+      problems.push({
+        path: endPath,
+        message: `${port.endPort} must be greater than or equal to \`port\` (${port.port})`,
+      });
+    if (port.endPort < 1 || port.endPort > MAX_PORT)
+      problems.push({ path: endPath, message: `${port.endPort} must be between 1 and ${MAX_PORT}, inclusive` });
     return problems;
   },
 });

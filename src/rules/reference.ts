@@ -13,7 +13,9 @@ export function renderRuleReference(registry: RuleRegistry = RULES): string {
     "",
     "| rule | kind | default | catches |",
     "| --- | --- | --- | --- |",
-    ...registry.rules.map((rule) => `| [${rule.id}](#${rule.id.toLowerCase()}) | ${rule.kind} | ${rule.defaultAction} | ${rule.title} |`),
+    ...registry.rules.map(
+      (rule) => `| [${rule.id}](#${rule.id.toLowerCase()}) | ${rule.kind} | ${rule.defaultAction} | ${rule.title} |`,
+    ),
     "",
   ];
   for (const rule of registry.rules) {

@@ -79,7 +79,9 @@ export type RuleActions = Readonly<Record<string, ConfiguredAction>>;
 export function ruleActionsSchema(registry: RuleRegistry): z.ZodType<RuleActions> {
   return z
     .record(
-      z.string().refine((id) => registry.get(id) !== undefined, { error: `unknown rule ID; known: ${registry.ids.join(", ")}` }),
+      z.string().refine((id) => registry.get(id) !== undefined, {
+        error: `unknown rule ID; known: ${registry.ids.join(", ")}`,
+      }),
       z.enum(["deny", "warn", "off"]),
     )
     .superRefine((actions, ctx) => {

@@ -3,7 +3,18 @@
 // the engine, the config's `rules:` validation, docs/rules.md, SARIF and `--help` all read it.
 import type { z } from "zod";
 import type { FieldPath } from "../field-path.ts";
-import type { ConfigMap, IPBlock, LabelSelector, Namespace, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, Service } from "../kube-objects.ts";
+import type {
+  ConfigMap,
+  IPBlock,
+  LabelSelector,
+  Namespace,
+  NetworkPolicy,
+  NetworkPolicyEgressRule,
+  NetworkPolicyIngressRule,
+  NetworkPolicyPeer,
+  NetworkPolicyPort,
+  Service,
+} from "../kube-objects.ts";
 import type { ImpactOutcome } from "../impact/outcome.ts";
 import type { Cidr, CidrParse } from "./cidr.ts";
 import type { RuleContext } from "./context.ts";
@@ -54,7 +65,10 @@ export interface Sites {
   peer: { kind: "NetworkPolicy"; node: NetworkPolicyPeer };
   ipBlock: { kind: "NetworkPolicy"; node: IPBlockNode };
   /** A peer and the one before it in the same list (path: the peer). */
-  adjacentPeers: { kind: "NetworkPolicy"; node: { previous: NetworkPolicyPeer; peer: NetworkPolicyPeer; previousPath: FieldPath } };
+  adjacentPeers: {
+    kind: "NetworkPolicy";
+    node: { previous: NetworkPolicyPeer; peer: NetworkPolicyPeer; previousPath: FieldPath };
+  };
   ingressRule: { kind: "NetworkPolicy"; node: NetworkPolicyIngressRule };
   egressRule: { kind: "NetworkPolicy"; node: NetworkPolicyEgressRule };
   /** The parsed policy, after its rules (path: `spec`). */

@@ -7,6 +7,11 @@ export function schemaProblems(error: z.ZodError): Problem[] {
   return error.issues.map((issue) => {
     const path = FieldPath.of(issue.path.filter((p): p is string | number => typeof p !== "symbol"));
     const message = issue.message.replace(/^Invalid input: /, "");
-    return { path, message: /received undefined$/.test(message) ? `is required (${message.replace(/, received undefined$/, "")})` : message };
+    return {
+      path,
+      message: /received undefined$/.test(message)
+        ? `is required (${message.replace(/, received undefined$/, "")})`
+        : message,
+    };
   });
 }

@@ -37,7 +37,9 @@ export function labelSelectorProblems(selector: LabelSelector, path: FieldPath):
       case "In":
       case "NotIn":
         if (values.length === 0) {
-          problems.push(report(requirementPath.child("values"), `is required when \`operator\` is ${requirement.operator}`));
+          problems.push(
+            report(requirementPath.child("values"), `is required when \`operator\` is ${requirement.operator}`),
+          );
         }
         values.forEach((value, valueIndex) => {
           for (const problem of labelValueProblems(value)) {
@@ -48,7 +50,12 @@ export function labelSelectorProblems(selector: LabelSelector, path: FieldPath):
       case "Exists":
       case "DoesNotExist":
         if (values.length > 0) {
-          problems.push(report(requirementPath.child("values"), `may not be specified when \`operator\` is ${requirement.operator}`));
+          problems.push(
+            report(
+              requirementPath.child("values"),
+              `may not be specified when \`operator\` is ${requirement.operator}`,
+            ),
+          );
         }
         break;
       default:

@@ -12,7 +12,10 @@ export interface Offload {
   pool: AdmitPool;
 }
 
-export function admissionRoute(app: FastifyInstance, options: { path: string; webhook: Webhook; policy: AdmissionPolicy; metrics: Metrics; offload: Offload }) {
+export function admissionRoute(
+  app: FastifyInstance,
+  options: { path: string; webhook: Webhook; policy: AdmissionPolicy; metrics: Metrics; offload: Offload },
+) {
   const { path, webhook, policy, metrics, offload } = options;
   app.post(path, async (req, reply) => {
     const parsed = parseAdmissionReview(req.body);
@@ -47,7 +50,16 @@ export function admissionRoute(app: FastifyInstance, options: { path: string; we
     const log = req.log as typeof req.log & { isLevelEnabled?: (level: string) => boolean };
     const enabled = (level: "info" | "debug") => log.isLevelEnabled === undefined || log.isLevelEnabled(level);
     if (enabled(denyOrWarn ? "info" : "debug")) {
-      const summary = { uid: request.uid, webhook, kind: request.kind, namespace: request.namespace, name: request.name, operation: request.operation, decision, dryRun: request.dryRun };
+      const summary = {
+        uid: request.uid,
+        webhook,
+        kind: request.kind,
+        namespace: request.namespace,
+        name: request.name,
+        operation: request.operation,
+        decision,
+        dryRun: request.dryRun,
+      };
       // Counts per rule, like the response: 100,000 bad peers must not make a 1.3 MB log line.
       if (denyOrWarn) req.log.info({ ...summary, rules: findingCounts }, "admission decision");
       else req.log.debug(summary, "admission decision");

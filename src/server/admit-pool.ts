@@ -14,7 +14,12 @@ export function admitPool(options: { maxThreads: number }): AdmitPool {
   let pool: Piscina | undefined;
   return {
     run: (task) => {
-      pool ??= new Piscina({ filename: new URL("../admission/admit-worker.ts", import.meta.url).href, minThreads: 0, maxThreads: options.maxThreads, idleTimeout: 60_000 });
+      pool ??= new Piscina({
+        filename: new URL("../admission/admit-worker.ts", import.meta.url).href,
+        minThreads: 0,
+        maxThreads: options.maxThreads,
+        idleTimeout: 60_000,
+      });
       return pool.run(task) as Promise<Admission>;
     },
     close: async () => {

@@ -52,7 +52,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     connectionsCheckingInterval: 1_000,
   };
   // Routes do not depend on the server type, so one instance type serves HTTPS and the tests' HTTP.
-  const app = Fastify({ ...serverOptions, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
+  const app = Fastify({
+    ...serverOptions,
+    ...(https ? { https } : {}),
+  } as FastifyServerOptions) as unknown as FastifyInstance;
 
   // Once close() is called, answers to requests still in flight close their connection, so that
   // keep-alive clients reconnect elsewhere and close() does not wait out the keep-alive timeout.
@@ -72,14 +75,19 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       metrics.badRequests.inc({ status: String(status) });
-      const message = status === 415 ? `content-type must be application/json, not ${JSON.stringify(req.headers["content-type"] ?? "")}` : error.message;
+      const message =
+        status === 415
+          ? `content-type must be application/json, not ${JSON.stringify(req.headers["content-type"] ?? "")}`
+          : error.message;
       req.log.info({ status, code: error.code }, `refused request: ${message}`);
       return reply.code(status).send(errorBody(error.code ?? "BAD_REQUEST", message));
     }
     req.log.error({ err: error }, "internal error");
     return reply.code(500).send(errorBody("INTERNAL", "internal error; see the netfence logs"));
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody("NOT_FOUND", `no route ${req.method} ${req.url}`)));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(errorBody("NOT_FOUND", `no route ${req.method} ${req.url}`)),
+  );
 
   // Two threads: one large request per core, while the main thread keeps answering the rest.
   const offload = { aboveBytes: options.offloadAboveBytes ?? 256 * 1024, pool: admitPool({ maxThreads: 2 }) };

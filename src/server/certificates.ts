@@ -26,11 +26,16 @@ export interface CertificateRequest {
 }
 
 function serialNumber(): string {
-  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString("hex").replace(/^[89a-f]/, "1");
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString("hex")
+    .replace(/^[89a-f]/, "1");
 }
 
 async function exportKey(key: CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await webcrypto.subtle.exportKey("pkcs8", key as unknown as webcrypto.CryptoKey), "PRIVATE KEY");
+  return x509.PemConverter.encode(
+    await webcrypto.subtle.exportKey("pkcs8", key as unknown as webcrypto.CryptoKey),
+    "PRIVATE KEY",
+  );
 }
 
 export async function generateCertificates(request: CertificateRequest = {}): Promise<CertificateBundle> {
@@ -50,7 +55,10 @@ export async function generateCertificates(request: CertificateRequest = {}): Pr
       await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
     ],
   });
-  const servingKeys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"])) as unknown as CryptoKeyPair;
+  const servingKeys = (await webcrypto.subtle.generateKey(ALGORITHM, true, [
+    "sign",
+    "verify",
+  ])) as unknown as CryptoKeyPair;
   const dnsNames = request.dnsNames ?? ["localhost"];
   const ipAddresses = request.ipAddresses ?? ["127.0.0.1", "::1"];
   const serving = await x509.X509CertificateGenerator.create({
@@ -97,7 +105,8 @@ function usable(certFile: string): boolean {
 /** Reuses the dev certificates in `dir` while they are valid, so the printed CA stays stable. */
 export async function ensureDevCertificates(dir: string): Promise<DevCertificateFiles> {
   const files = { caFile: join(dir, "ca.crt"), certFile: join(dir, "tls.crt"), keyFile: join(dir, "tls.key") };
-  if (existsSync(files.caFile) && existsSync(files.keyFile) && usable(files.certFile)) return { ...files, created: false };
+  if (existsSync(files.caFile) && existsSync(files.keyFile) && usable(files.certFile))
+    return { ...files, created: false };
   const bundle = await generateCertificates();
   mkdirSync(dir, { recursive: true });
   writeFileSync(files.caFile, `${bundle.caCert}\n`);

@@ -40,7 +40,10 @@ export function watchCertificate(
       server.setSecureContext({ cert: next.cert, key: next.key, minVersion: options.minVersion });
     } catch (error) {
       options.metrics.certificateReloads.inc({ result: "error" });
-      options.log.warn({ err: { message: (error as Error).message } }, "certificate files changed but cannot be used yet; keeping the current certificate");
+      options.log.warn(
+        { err: { message: (error as Error).message } },
+        "certificate files changed but cannot be used yet; keeping the current certificate",
+      );
       return;
     }
     current = next;

@@ -15,10 +15,13 @@ t.test("a warning of exactly 120 characters is kept whole; one of 121 is cut to 
   t.same(warningsOf(warn("a".repeat(109))), [`NP024 spec: ${"a".repeat(105)}...`]);
 });
 
-t.test("newlines, carriage returns and tabs become one space; a finding without a path (about the whole change) reads `ID message`", async (t) => {
-  t.same(warningsOf(warn("one\r\n\ttwo\nthree", "")), ["NP024 one two three"]);
-  t.equal(denialOf(deny("a\nb")), "netfence found 1 problem: NP021 spec: a b");
-});
+t.test(
+  "newlines, carriage returns and tabs become one space; a finding without a path (about the whole change) reads `ID message`",
+  async (t) => {
+    t.same(warningsOf(warn("one\r\n\ttwo\nthree", "")), ["NP024 one two three"]);
+    t.equal(denialOf(deny("a\nb")), "netfence found 1 problem: NP021 spec: a b");
+  },
+);
 
 t.test("a denial quotes each finding up to 500 characters", async (t) => {
   t.equal(denialOf(deny("d".repeat(488))), `netfence found 1 problem: NP021 spec: ${"d".repeat(488)}`);
@@ -35,7 +38,11 @@ t.test("30 warnings are all shown; from 31 on, the 30th line says how many more 
   t.equal(thirtyOne[28], "NP024 spec.ingress[28]: w");
   t.equal(thirtyOne[29], "NP024 and 1 more warnings not shown (2 in all); run `netfence lint` to see them");
   const mixed = [...many(29), { ...warn("w"), ruleId: "NP041" as const }, ...many(5)];
-  t.equal(warningsOf(...mixed)![29], "NP041 and 5 more warnings not shown (6 in all); run `netfence lint` to see them", "named after the first finding not shown");
+  t.equal(
+    warningsOf(...mixed)![29],
+    "NP041 and 5 more warnings not shown (6 in all); run `netfence lint` to see them",
+    "named after the first finding not shown",
+  );
 });
 
 t.test("a denial names 50 findings; from 51 on it says how many more", async (t) => {

@@ -2,8 +2,18 @@ import t from "tap";
 import { buildAdmissionResponse } from "../../src/admission/response.ts";
 import type { Finding } from "../../src/rules/finding.ts";
 
-const deny: Finding = { ruleId: "NP021", action: "deny", path: "spec.ingress[0].from[0].ipBlock.cidr", message: "`10.0.0.1/8` has host bits set; the network is `10.0.0.0/8`" };
-const warn: Finding = { ruleId: "NP024", action: "warn", path: "spec.ingress[0].from[0].ipBlock.cidr", message: "`0.0.0.0/0` covers every address" };
+const deny: Finding = {
+  ruleId: "NP021",
+  action: "deny",
+  path: "spec.ingress[0].from[0].ipBlock.cidr",
+  message: "`10.0.0.1/8` has host bits set; the network is `10.0.0.0/8`",
+};
+const warn: Finding = {
+  ruleId: "NP024",
+  action: "warn",
+  path: "spec.ingress[0].from[0].ipBlock.cidr",
+  message: "`0.0.0.0/0` covers every address",
+};
 
 t.test("allowed without findings: uid echoed, nothing else", async (t) => {
   t.same(buildAdmissionResponse("u1", { findings: [] }), {
@@ -59,7 +69,11 @@ t.test("warnings start with the rule ID, are one line and at most 120 characters
 });
 
 t.test("many warnings stay under the apiserver's 4,096-character budget", async (t) => {
-  const many = Array.from({ length: 100 }, (_, i) => ({ ...warn, path: `spec.ingress[${i}]`, message: "y".repeat(200) }));
+  const many = Array.from({ length: 100 }, (_, i) => ({
+    ...warn,
+    path: `spec.ingress[${i}]`,
+    message: "y".repeat(200),
+  }));
   const warnings = buildAdmissionResponse("u7", { findings: many }).response.warnings!;
   t.ok(warnings.join("").length <= 4096, `total ${warnings.join("").length}`);
   t.equal(warnings.length, 30);
@@ -67,11 +81,15 @@ t.test("many warnings stay under the apiserver's 4,096-character budget", async 
 });
 
 t.test("a denial with very many findings stays bounded, and long values are cut", async (t) => {
-  const many = Array.from({ length: 100_000 }, (_, i) => ({ ...deny, path: `spec.ingress[0].from[${i}].ipBlock.cidr` }));
+  const many = Array.from({ length: 100_000 }, (_, i) => ({
+    ...deny,
+    path: `spec.ingress[0].from[${i}].ipBlock.cidr`,
+  }));
   const message = buildAdmissionResponse("u8", { findings: many }).response.status!.message;
   t.match(message, /^netfence found 100000 problems: /);
   t.match(message, /and 99950 more \(run `netfence lint` to see them all\)$/);
   t.ok(message.length < 50 * 600, `${message.length} characters`);
-  const long = buildAdmissionResponse("u9", { findings: [{ ...deny, message: "x".repeat(1_000_000) }] }).response.status!.message;
+  const long = buildAdmissionResponse("u9", { findings: [{ ...deny, message: "x".repeat(1_000_000) }] }).response
+    .status!.message;
   t.ok(long.length < 600, `${long.length} characters`);
 });

@@ -26,7 +26,10 @@ const cases = worstCases();
 t.test("every worst case is about 1.4 MB", async (t) => {
   for (const { family, review } of cases) {
     const object = JSON.stringify(review.request.object).length;
-    t.ok(object > 0.9 * WORST_CASE_BYTES && object <= WORST_CASE_BYTES + 4096, `${family}: ${(object / 1048576).toFixed(2)} MB`);
+    t.ok(
+      object > 0.9 * WORST_CASE_BYTES && object <= WORST_CASE_BYTES + 4096,
+      `${family}: ${(object / 1048576).toFixed(2)} MB`,
+    );
   }
 });
 
@@ -48,11 +51,26 @@ t.test(`each is decided within ${CPU_CEILING_MS} ms of CPU`, async (t) => {
 const send = (port: number, method: string, path: string, body?: string) =>
   new Promise<{ status: number; body: string; ms: number }>((resolve, reject) => {
     const started = performance.now();
-    const req = request({ host: "127.0.0.1", port, method, path, headers: body === undefined ? {} : { "content-type": "application/json" } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), ms: performance.now() - started }));
-    });
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        method,
+        path,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString(),
+            ms: performance.now() - started,
+          }),
+        );
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });

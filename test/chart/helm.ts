@@ -38,7 +38,8 @@ export function findHelm(env: NodeJS.ProcessEnv = process.env): string | undefin
     modVersion(join(tools, "helm/go.mod"), "helm.sh/helm/v3"),
   ];
   if (versions.includes(undefined)) return undefined;
-  const root = env.NETFENCE_E2E_BIN_CACHE || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "netfence-e2e");
+  const root =
+    env.NETFENCE_E2E_BIN_CACHE || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "netfence-e2e");
   const helm = join(root, versions.join("-"), "helm");
   return existsSync(helm) ? helm : undefined;
 }
@@ -49,7 +50,8 @@ export interface Run {
   stderr: string;
 }
 
-export const setArgs = (values: Record<string, string>) => Object.entries(values).flatMap(([key, value]) => ["--set", `${key}=${value}`]);
+export const setArgs = (values: Record<string, string>) =>
+  Object.entries(values).flatMap(([key, value]) => ["--set", `${key}=${value}`]);
 
 export interface Rendered {
   yaml: string;
@@ -88,7 +90,8 @@ export function helmAt(bin: string): Helm {
     child.stderr.on("data", (d) => (stderr += d));
     return new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr })));
   };
-  const template = (values: Record<string, string> = {}, extra: string[] = []) => run(["template", RELEASE, CHART, "--namespace", NAMESPACE, ...setArgs(values), ...extra]);
+  const template = (values: Record<string, string> = {}, extra: string[] = []) =>
+    run(["template", RELEASE, CHART, "--namespace", NAMESPACE, ...setArgs(values), ...extra]);
   const render = async (values: Record<string, string> = {}, extra: string[] = []): Promise<Rendered> => {
     const result = await template(values, extra);
     if (result.code !== 0) throw new Error(`helm template ${JSON.stringify(values)} failed: ${result.stderr}`);
@@ -112,7 +115,10 @@ export function one(r: Rendered, kind: string, name?: string): Obj {
   if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ""}, found ${found.length}`);
   return found[0]!;
 }
-export const webhooksOf = (r: Rendered): Obj[] => [...ofKind(r, "ValidatingWebhookConfiguration"), ...ofKind(r, "MutatingWebhookConfiguration")].flatMap((c) => c.webhooks);
+export const webhooksOf = (r: Rendered): Obj[] =>
+  [...ofKind(r, "ValidatingWebhookConfiguration"), ...ofKind(r, "MutatingWebhookConfiguration")].flatMap(
+    (c) => c.webhooks,
+  );
 export const webhook = (r: Rendered, name: string): Obj => {
   const found = webhooksOf(r).find((w) => w.name === name);
   if (found === undefined) throw new Error(`no webhook ${name}`);
@@ -126,16 +132,23 @@ export function selects(selector: Obj | undefined, labels: Record<string, string
   for (const { key, operator, values } of selector.matchExpressions ?? []) {
     const has = Object.hasOwn(labels, key);
     const ok =
-      operator === "In" ? has && values.includes(labels[key]) :
-      operator === "NotIn" ? !has || !values.includes(labels[key]) :
-      operator === "Exists" ? has :
-      operator === "DoesNotExist" ? !has :
-      false;
+      operator === "In"
+        ? has && values.includes(labels[key])
+        : operator === "NotIn"
+          ? !has || !values.includes(labels[key])
+          : operator === "Exists"
+            ? has
+            : operator === "DoesNotExist"
+              ? !has
+              : false;
     if (!ok) return false;
   }
   return true;
 }
-export const namespaceLabels = (name: string, extra: Record<string, string> = {}) => ({ "kubernetes.io/metadata.name": name, ...extra });
+export const namespaceLabels = (name: string, extra: Record<string, string> = {}) => ({
+  "kubernetes.io/metadata.name": name,
+  ...extra,
+});
 
 // A CA bundle for the existing-Secret mode.
 const existing = await generateCertificates({ dnsNames: [`${RELEASE}.${NAMESPACE}.svc`] });
@@ -144,9 +157,17 @@ export const EXISTING_CA_BUNDLE = Buffer.from(existing.caCert).toString("base64"
 export const MODES: Record<string, Record<string, string>> = {
   helm: {},
   "cert-manager": { "tls.mode": "cert-manager" },
-  secret: { "tls.mode": "secret", "tls.existingSecret.name": "my-netfence-tls", "tls.existingSecret.caBundle": EXISTING_CA_BUNDLE },
+  secret: {
+    "tls.mode": "secret",
+    "tls.existingSecret.name": "my-netfence-tls",
+    "tls.existingSecret.caBundle": EXISTING_CA_BUNDLE,
+  },
 };
 /** Every template in every certificate mode, with the reconciler on and off. */
 export const COMBINATIONS = Object.entries(MODES).flatMap(([mode, values]) =>
-  [true, false].map((reconciler) => ({ mode, reconciler, values: { ...values, "reconciler.enabled": String(reconciler) } })),
+  [true, false].map((reconciler) => ({
+    mode,
+    reconciler,
+    values: { ...values, "reconciler.enabled": String(reconciler) },
+  })),
 );

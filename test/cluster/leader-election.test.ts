@@ -10,7 +10,11 @@ import { eventually, FakeKubeClient } from "../helpers/fake-kube-client.ts";
 const log = pino({ level: "silent" });
 const LEASE = "/apis/coordination.k8s.io/v1/namespaces/netfence/leases/netfence";
 
-function elector(api: FakeKubeClient, identity: string, timing = { leaseDurationMs: 400, renewDeadlineMs: 250, retryPeriodMs: 40 }) {
+function elector(
+  api: FakeKubeClient,
+  identity: string,
+  timing = { leaseDurationMs: 400, renewDeadlineMs: 250, retryPeriodMs: 40 },
+) {
   const state = { leading: false, transitions: 0 };
   const candidate = new LeaderElector(api, {
     namespace: "netfence",
@@ -43,7 +47,11 @@ t.test("the first candidate takes the Lease, the second waits", async (t) => {
   await new Promise((resolve) => setTimeout(resolve, 600));
   t.notOk(b.state.leading, "b does not lead while a renews, past the lease duration");
   t.equal(api.objects.get(LEASE)?.spec.holderIdentity, "a");
-  t.equal(api.objects.get(LEASE)?.spec.leaseDurationSeconds, 1, "the duration is written in whole seconds (at least 1)");
+  t.equal(
+    api.objects.get(LEASE)?.spec.leaseDurationSeconds,
+    1,
+    "the duration is written in whole seconds (at least 1)",
+  );
 });
 
 t.test("a leader that stops releases the Lease; the other takes over without waiting for it to expire", async (t) => {
@@ -68,7 +76,8 @@ t.test("a leader that dies (no release) is replaced once its lease has expired",
   let dead = false;
   const aView = Object.assign(Object.create(api) as FakeKubeClient, {
     get: (...args: Parameters<FakeKubeClient["get"]>) => (dead ? Promise.reject(new Error("dead")) : api.get(...args)),
-    replace: (...args: Parameters<FakeKubeClient["replace"]>) => (dead ? Promise.reject(new Error("dead")) : api.replace(...args)),
+    replace: (...args: Parameters<FakeKubeClient["replace"]>) =>
+      dead ? Promise.reject(new Error("dead")) : api.replace(...args),
   });
   const a = elector(aView, "a");
   const b = elector(api, "b");
@@ -79,7 +88,10 @@ t.test("a leader that dies (no release) is replaced once its lease has expired",
   const aliveUntil = Date.now();
   dead = true;
   await eventually("b leads", () => b.state.leading);
-  t.ok(Date.now() - aliveUntil >= 400 - 40, `b took over ${Date.now() - aliveUntil} ms after a's last renewal, not before the lease duration`);
+  t.ok(
+    Date.now() - aliveUntil >= 400 - 40,
+    `b took over ${Date.now() - aliveUntil} ms after a's last renewal, not before the lease duration`,
+  );
   await eventually("a knows it lost", () => !a.state.leading);
   await a.candidate.stop();
 });
@@ -102,7 +114,10 @@ t.test("a leader that cannot reach the API server stops leading after the renew 
 });
 
 t.test("the Lease lives in the namespace netfence runs in, or default outside a cluster", async (t) => {
-  t.equal(ownNamespace(() => "netfence-system\n"), "netfence-system");
+  t.equal(
+    ownNamespace(() => "netfence-system\n"),
+    "netfence-system",
+  );
   t.equal(
     ownNamespace(() => {
       throw new Error("ENOENT");
@@ -111,7 +126,19 @@ t.test("the Lease lives in the namespace netfence runs in, or default outside a 
   );
 });
 
-t.test("config: a renew deadline not shorter than the lease duration is refused (two leaders could overlap)", async (t) => {
-  t.throws(() => parseConfig({ leaderElection: { leaseDurationSeconds: 10, renewDeadlineSeconds: 10 } }), /leaderElection\.renewDeadlineSeconds: renewDeadlineSeconds must be less than leaseDurationSeconds/);
-  t.same(parseConfig({}).leaderElection, { enabled: true, leaseName: "netfence", leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 });
-});
+t.test(
+  "config: a renew deadline not shorter than the lease duration is refused (two leaders could overlap)",
+  async (t) => {
+    t.throws(
+      () => parseConfig({ leaderElection: { leaseDurationSeconds: 10, renewDeadlineSeconds: 10 } }),
+      /leaderElection\.renewDeadlineSeconds: renewDeadlineSeconds must be less than leaseDurationSeconds/,
+    );
+    t.same(parseConfig({}).leaderElection, {
+      enabled: true,
+      leaseName: "netfence",
+      leaseDurationSeconds: 15,
+      renewDeadlineSeconds: 10,
+      retryPeriodSeconds: 2,
+    });
+  },
+);

@@ -7,14 +7,31 @@ import { injectAllowedIngress } from "../../src/mutate/inject-allowed-ingress.ts
 import type { NetworkPolicy } from "../../src/kube-objects.ts";
 import { namespace, pod, policy } from "./objects.ts";
 
-const template = { metadata: { labels: { app: "t" } }, spec: { containers: [{ name: "c", ports: [{ name: "http", containerPort: 80 }] }] } };
+const template = {
+  metadata: { labels: { app: "t" } },
+  spec: { containers: [{ name: "c", ports: [{ name: "http", containerPort: 80 }] }] },
+};
 
 t.test("workload kinds: Pods by name, pod templates as NAMESPACE/KIND/NAME with unknown IPs", async (t) => {
   const cluster = clusterFromObjects(
     [
-      pod("a", "p", { labels: { app: "p" }, ip: "10.0.0.1", ports: [{ name: "dns", containerPort: 53, protocol: "UDP" }] }),
-      ...["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"].map((kind) => ({ apiVersion: "apps/v1", kind, metadata: { name: "w", namespace: "a" }, spec: { template } })),
-      { apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "w" }, spec: { jobTemplate: { spec: { template } } } },
+      pod("a", "p", {
+        labels: { app: "p" },
+        ip: "10.0.0.1",
+        ports: [{ name: "dns", containerPort: 53, protocol: "UDP" }],
+      }),
+      ...["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"].map((kind) => ({
+        apiVersion: "apps/v1",
+        kind,
+        metadata: { name: "w", namespace: "a" },
+        spec: { template },
+      })),
+      {
+        apiVersion: "batch/v1",
+        kind: "CronJob",
+        metadata: { name: "w" },
+        spec: { jobTemplate: { spec: { template } } },
+      },
     ],
     { defaultNamespace: "dflt" },
   );
@@ -30,7 +47,11 @@ t.test("workload kinds: Pods by name, pod templates as NAMESPACE/KIND/NAME with 
       ["dflt/CronJob/w", [], [{ name: "http", protocol: "TCP", port: 80 }]],
     ],
   );
-  t.same(cluster.assumedNamespaces, ["a", "dflt"], "namespaces without a Namespace object are assumed, with only their name label");
+  t.same(
+    cluster.assumedNamespaces,
+    ["a", "dflt"],
+    "namespaces without a Namespace object are assumed, with only their name label",
+  );
 });
 
 t.test("host-network and finished pods are no workloads, and say why", async (t) => {
@@ -61,19 +82,36 @@ t.test("isolation is idempotent: a cluster where netfence already acted reads th
     fresh.policies.map((p) => p.name),
     ["own", "netfence-isolation"],
   );
-  const applied = clusterFromObjects([ns, injectAllowedIngress(own as unknown as NetworkPolicy, ["m"]), isolationPolicy("a", ["m"]), ...workloads], options);
+  const applied = clusterFromObjects(
+    [ns, injectAllowedIngress(own as unknown as NetworkPolicy, ["m"]), isolationPolicy("a", ["m"]), ...workloads],
+    options,
+  );
   t.same(applied.policies, fresh.policies);
   t.same(diff(fresh, applied), { removed: [], added: [], unknown: [] });
 });
 
-t.test("isolation preview: withNetfenceIsolation on a hand-built cluster, diffed against it, lists what isolation cuts off", async (t) => {
-  const cluster = clusterFromObjects([namespace("a"), namespace("b"), namespace("m"), pod("a", "x", { ip: "10.0.0.1" }), pod("b", "y", { ip: "10.0.0.2" }), pod("m", "z", { ip: "10.0.0.3" })]);
-  const isolated = { ...cluster, policies: withNetfenceIsolation(cluster.policies, ["a"], ["m"]) };
-  const preview = diff(cluster, isolated);
-  t.same(
-    preview.removed.map((e) => [e.from, e.to]),
-    [[{ cidr: "0.0.0.0/0" }, "a/x"], [{ cidr: "::/0" }, "a/x"], ["b/y", "a/x"]],
-    "other namespaces and the outside lose ingress; the allowed namespace m keeps it",
-  );
-  t.same(preview.added, []);
-});
+t.test(
+  "isolation preview: withNetfenceIsolation on a hand-built cluster, diffed against it, lists what isolation cuts off",
+  async (t) => {
+    const cluster = clusterFromObjects([
+      namespace("a"),
+      namespace("b"),
+      namespace("m"),
+      pod("a", "x", { ip: "10.0.0.1" }),
+      pod("b", "y", { ip: "10.0.0.2" }),
+      pod("m", "z", { ip: "10.0.0.3" }),
+    ]);
+    const isolated = { ...cluster, policies: withNetfenceIsolation(cluster.policies, ["a"], ["m"]) };
+    const preview = diff(cluster, isolated);
+    t.same(
+      preview.removed.map((e) => [e.from, e.to]),
+      [
+        [{ cidr: "0.0.0.0/0" }, "a/x"],
+        [{ cidr: "::/0" }, "a/x"],
+        ["b/y", "a/x"],
+      ],
+      "other namespaces and the outside lose ingress; the allowed namespace m keeps it",
+    );
+    t.same(preview.added, []);
+  },
+);

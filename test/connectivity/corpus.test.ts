@@ -1,7 +1,14 @@
 // The connectivity corpus: upstream e2e scenarios (test/e2e/network/netpol) and the semantics of
 // pkg/apis/networking/types.go, each asserting the verdict and which policy, rule and peer decided.
 import t from "tap";
-import { clusterFromObjects, explain, IPBLOCK_POD_NOTE, type ClusterOptions, type Explanation, type SideExplanation } from "../../src/connectivity/index.ts";
+import {
+  clusterFromObjects,
+  explain,
+  IPBLOCK_POD_NOTE,
+  type ClusterOptions,
+  type Explanation,
+  type SideExplanation,
+} from "../../src/connectivity/index.ts";
 import { deployment, namespace, pod, policy } from "./objects.ts";
 
 const world = [
@@ -11,11 +18,25 @@ const world = [
   namespace("kube-system"),
   namespace("monitoring"),
   pod("team-a", "web", { labels: { app: "web" }, ip: "10.0.1.1", ports: [{ name: "http", containerPort: 8080 }] }),
-  pod("team-a", "db", { labels: { app: "db" }, ip: "10.0.1.2", ports: [{ name: "http", containerPort: 9090 }, { name: "metrics", containerPort: 9100, protocol: "UDP" }] }),
+  pod("team-a", "db", {
+    labels: { app: "db" },
+    ip: "10.0.1.2",
+    ports: [
+      { name: "http", containerPort: 9090 },
+      { name: "metrics", containerPort: 9100, protocol: "UDP" },
+    ],
+  }),
   pod("team-b", "web", { labels: { app: "web" }, ip: "10.0.2.1" }),
   pod("team-b", "api", { labels: { app: "api" }, ip: "10.0.2.2", ports: [{ name: "http", containerPort: 8080 }] }),
   pod("team-c", "web", { labels: { app: "web" }, ip: "10.0.3.1" }),
-  pod("kube-system", "coredns", { labels: { "k8s-app": "kube-dns" }, ip: "10.0.9.1", ports: [{ name: "dns", containerPort: 53, protocol: "UDP" }, { name: "dns-tcp", containerPort: 53 }] }),
+  pod("kube-system", "coredns", {
+    labels: { "k8s-app": "kube-dns" },
+    ip: "10.0.9.1",
+    ports: [
+      { name: "dns", containerPort: 53, protocol: "UDP" },
+      { name: "dns-tcp", containerPort: 53 },
+    ],
+  }),
   pod("monitoring", "prometheus", { labels: { app: "prometheus" }, ip: "10.0.8.1" }),
   deployment("team-a", "worker", { app: "worker" }),
 ];
@@ -64,36 +85,93 @@ const cases: Record<string, Case> = {
   },
   "a peer with both selectors is AND: the right namespace and the right pods": {
     flow: "team-a/web -> team-b/api TCP 80",
-    objects: [policy("team-b", "and", { ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "a" } }, podSelector: { matchLabels: { app: "web" } } }] }] })],
+    objects: [
+      policy("team-b", "and", {
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { team: "a" } }, podSelector: { matchLabels: { app: "web" } } }],
+          },
+        ],
+      }),
+    ],
     verdict: "allowed",
     ingress: { isolated: true, allowedBy: ["team-b/and spec.ingress[0].from[0]"] },
   },
   "AND: the right namespace but other pods is denied": {
     flow: "team-a/db -> team-b/api TCP 80",
-    objects: [policy("team-b", "and", { ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "a" } }, podSelector: { matchLabels: { app: "web" } } }] }] })],
+    objects: [
+      policy("team-b", "and", {
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { team: "a" } }, podSelector: { matchLabels: { app: "web" } } }],
+          },
+        ],
+      }),
+    ],
     verdict: "denied",
     ingress: { isolated: true, allowedBy: [] },
   },
   "AND: the right pods in another namespace is denied": {
     flow: "team-c/web -> team-b/api TCP 80",
-    objects: [policy("team-b", "and", { ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "a" } }, podSelector: { matchLabels: { app: "web" } } }] }] })],
+    objects: [
+      policy("team-b", "and", {
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { team: "a" } }, podSelector: { matchLabels: { app: "web" } } }],
+          },
+        ],
+      }),
+    ],
     verdict: "denied",
   },
   "two peers are OR: the namespaceSelector peer admits any pod of team-a": {
     flow: "team-a/db -> team-b/api TCP 80",
-    objects: [policy("team-b", "or", { ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "a" } } }, { podSelector: { matchLabels: { app: "web" } } }] }] })],
+    objects: [
+      policy("team-b", "or", {
+        ingress: [
+          {
+            from: [
+              { namespaceSelector: { matchLabels: { team: "a" } } },
+              { podSelector: { matchLabels: { app: "web" } } },
+            ],
+          },
+        ],
+      }),
+    ],
     verdict: "allowed",
     ingress: { isolated: true, allowedBy: ["team-b/or spec.ingress[0].from[0]"] },
   },
   "a podSelector-only peer means the policy's own namespace": {
     flow: "team-b/web -> team-b/api TCP 80",
-    objects: [policy("team-b", "or", { ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "a" } } }, { podSelector: { matchLabels: { app: "web" } } }] }] })],
+    objects: [
+      policy("team-b", "or", {
+        ingress: [
+          {
+            from: [
+              { namespaceSelector: { matchLabels: { team: "a" } } },
+              { podSelector: { matchLabels: { app: "web" } } },
+            ],
+          },
+        ],
+      }),
+    ],
     verdict: "allowed",
     ingress: { isolated: true, allowedBy: ["team-b/or spec.ingress[0].from[1]"] },
   },
   "a podSelector-only peer does not reach pods of that label in other namespaces": {
     flow: "team-c/web -> team-b/api TCP 80",
-    objects: [policy("team-b", "or", { ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "a" } } }, { podSelector: { matchLabels: { app: "web" } } }] }] })],
+    objects: [
+      policy("team-b", "or", {
+        ingress: [
+          {
+            from: [
+              { namespaceSelector: { matchLabels: { team: "a" } } },
+              { podSelector: { matchLabels: { app: "web" } } },
+            ],
+          },
+        ],
+      }),
+    ],
     verdict: "denied",
   },
   "namespaceSelector {} admits pods of every namespace": {
@@ -118,13 +196,21 @@ const cases: Record<string, Case> = {
   },
   "ipBlock admits its addresses": {
     flow: "203.0.113.9 -> team-b/api TCP 80",
-    objects: [policy("team-b", "cidr", { ingress: [{ from: [{ ipBlock: { cidr: "203.0.113.0/24", except: ["203.0.113.128/25"] } }] }] })],
+    objects: [
+      policy("team-b", "cidr", {
+        ingress: [{ from: [{ ipBlock: { cidr: "203.0.113.0/24", except: ["203.0.113.128/25"] } }] }],
+      }),
+    ],
     verdict: "allowed",
     ingress: { isolated: true, allowedBy: ["team-b/cidr spec.ingress[0].from[0]"] },
   },
   "ipBlock except carves addresses out": {
     flow: "203.0.113.200 -> team-b/api TCP 80",
-    objects: [policy("team-b", "cidr", { ingress: [{ from: [{ ipBlock: { cidr: "203.0.113.0/24", except: ["203.0.113.128/25"] } }] }] })],
+    objects: [
+      policy("team-b", "cidr", {
+        ingress: [{ from: [{ ipBlock: { cidr: "203.0.113.0/24", except: ["203.0.113.128/25"] } }] }],
+      }),
+    ],
     verdict: "denied",
   },
   "ipBlock matches pod IPs too, as the upstream e2e tests expect, and says that CNIs differ": {
@@ -136,7 +222,11 @@ const cases: Record<string, Case> = {
   },
   "ipBlock except also excludes pod IPs": {
     flow: "team-a/db -> team-b/api TCP 80",
-    objects: [policy("team-b", "cidr", { ingress: [{ from: [{ ipBlock: { cidr: "10.0.1.0/24", except: ["10.0.1.2/32"] } }] }] })],
+    objects: [
+      policy("team-b", "cidr", {
+        ingress: [{ from: [{ ipBlock: { cidr: "10.0.1.0/24", except: ["10.0.1.2/32"] } }] }],
+      }),
+    ],
     verdict: "denied",
   },
   "ipBlock against a template whose pod IP is not known yet is unknown, never guessed": {
@@ -147,7 +237,17 @@ const cases: Record<string, Case> = {
   },
   "a template's labels still decide selector peers": {
     flow: "team-a/Deployment/worker -> team-b/api TCP 80",
-    objects: [policy("team-b", "sel", { ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "a" } }, podSelector: { matchLabels: { app: "worker" } } }] }] })],
+    objects: [
+      policy("team-b", "sel", {
+        ingress: [
+          {
+            from: [
+              { namespaceSelector: { matchLabels: { team: "a" } }, podSelector: { matchLabels: { app: "worker" } } },
+            ],
+          },
+        ],
+      }),
+    ],
     verdict: "allowed",
     ingress: { isolated: true, allowedBy: ["team-b/sel spec.ingress[0].from[0]"] },
   },
@@ -159,13 +259,20 @@ const cases: Record<string, Case> = {
   },
   "policyTypes: [Egress] leaves ingress alone": {
     flow: "team-c/web -> team-b/api TCP 80",
-    objects: [policy("team-b", "egress-only", { policyTypes: ["Egress"], egress: [{ to: [{ namespaceSelector: {} }] }] })],
+    objects: [
+      policy("team-b", "egress-only", { policyTypes: ["Egress"], egress: [{ to: [{ namespaceSelector: {} }] }] }),
+    ],
     verdict: "allowed",
     ingress: { isolated: false },
   },
   "egress rules without Egress in policyTypes are ignored (the policy still isolates ingress)": {
     flow: "team-b/api -> 203.0.113.9 TCP 443",
-    objects: [policy("team-b", "ignored", { policyTypes: ["Ingress"], egress: [{ to: [{ ipBlock: { cidr: "192.0.2.0/24" } }] }] })],
+    objects: [
+      policy("team-b", "ignored", {
+        policyTypes: ["Ingress"],
+        egress: [{ to: [{ ipBlock: { cidr: "192.0.2.0/24" } }] }],
+      }),
+    ],
     verdict: "allowed",
     egress: { isolated: false },
     ingress: null,
@@ -176,7 +283,20 @@ const cases: Record<string, Case> = {
       denyAllEgress("team-a"),
       policy("team-a", "allow-dns", {
         policyTypes: ["Egress"],
-        egress: [{ to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] }],
+        egress: [
+          {
+            to: [
+              {
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+                podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+              },
+            ],
+            ports: [
+              { protocol: "UDP", port: 53 },
+              { protocol: "TCP", port: 53 },
+            ],
+          },
+        ],
       }),
     ],
     verdict: "allowed",
@@ -189,7 +309,17 @@ const cases: Record<string, Case> = {
       denyAllEgress("team-a"),
       policy("team-a", "allow-dns", {
         policyTypes: ["Egress"],
-        egress: [{ to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }], ports: [{ protocol: "UDP", port: 53 }] }],
+        egress: [
+          {
+            to: [
+              {
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+                podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+              },
+            ],
+            ports: [{ protocol: "UDP", port: 53 }],
+          },
+        ],
       }),
     ],
     verdict: "denied",
@@ -223,7 +353,11 @@ const cases: Record<string, Case> = {
   },
   "policies add up: each one that admits the flow is named": {
     flow: "team-a/web -> team-b/api TCP 80",
-    objects: [denyAllIngress("team-b"), policy("team-b", "from-a", { ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "a" } } }] }] }), policy("team-b", "open", { ingress: [{}] })],
+    objects: [
+      denyAllIngress("team-b"),
+      policy("team-b", "from-a", { ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "a" } } }] }] }),
+      policy("team-b", "open", { ingress: [{}] }),
+    ],
     verdict: "allowed",
     ingress: { isolated: true, allowedBy: ["team-b/from-a spec.ingress[0].from[0]", "team-b/open spec.ingress[0]"] },
   },
@@ -306,13 +440,21 @@ const cases: Record<string, Case> = {
   },
   "an IP address of a pod is that pod": {
     flow: "10.0.1.1 -> team-b/api TCP 80",
-    objects: [policy("team-b", "from-web", { ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: "web" } } }] }] })],
+    objects: [
+      policy("team-b", "from-web", {
+        ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: "web" } } }] }],
+      }),
+    ],
     verdict: "allowed",
     egress: { isolated: false },
   },
   "an invalid peer is skipped, it does not widen its rule to everything": {
     flow: "team-a/web -> team-b/api TCP 80",
-    objects: [policy("team-b", "broken", { ingress: [{ from: [{ podSelector: { matchExpressions: [{ key: "app", operator: "Bogus" }] } }] }] })],
+    objects: [
+      policy("team-b", "broken", {
+        ingress: [{ from: [{ podSelector: { matchExpressions: [{ key: "app", operator: "Bogus" }] } }] }],
+      }),
+    ],
     verdict: "denied",
     ingress: { isolated: true, allowedBy: [] },
     notes: ["1 part(s) of the policies could not be evaluated and were skipped (see problems)"],
@@ -335,11 +477,17 @@ const cases: Record<string, Case> = {
     flow: "monitoring/prometheus -> team-a/web TCP 80",
     objects: [
       namespace("team-a", { team: "a", "netfence.io/isolation": "enabled" }),
-      policy("team-a", "web-only", { podSelector: { matchLabels: { app: "web" } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }] }] }),
+      policy("team-a", "web-only", {
+        podSelector: { matchLabels: { app: "web" } },
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }] }],
+      }),
     ],
     options: { allowedIngressNamespaces: ["monitoring"] },
     verdict: "allowed",
-    ingress: { isolated: true, allowedBy: ["team-a/netfence-isolation spec.ingress[1].from[0]", "team-a/web-only spec.ingress[1].from[0]"] },
+    ingress: {
+      isolated: true,
+      allowedBy: ["team-a/netfence-isolation spec.ingress[1].from[0]", "team-a/web-only spec.ingress[1].from[0]"],
+    },
   },
   "isolation from the config (or --isolate) works without any label": {
     flow: "team-b/web -> team-a/web TCP 80",
@@ -362,7 +510,12 @@ function parseFlow(text: string) {
 
 const names = (side: SideExplanation, key: "allowedBy" | "unknownBy") => side[key].map((m) => `${m.policy} ${m.path}`);
 
-function checkSide(t: { equal: (...a: any[]) => unknown; ok: (...a: any[]) => unknown; same: (...a: any[]) => unknown }, actual: SideExplanation | null, expected: SideExpectation | null | undefined, what: string) {
+function checkSide(
+  t: { equal: (...a: any[]) => unknown; ok: (...a: any[]) => unknown; same: (...a: any[]) => unknown },
+  actual: SideExplanation | null,
+  expected: SideExpectation | null | undefined,
+  what: string,
+) {
   if (expected === undefined) return;
   if (expected === null) return t.equal(actual, null, `${what}: no side (outside the cluster or ignored)`);
   t.ok(actual, `${what} side present`);
@@ -374,7 +527,18 @@ function checkSide(t: { equal: (...a: any[]) => unknown; ok: (...a: any[]) => un
 
 for (const [name, c] of Object.entries(cases)) {
   t.test(name, async (t) => {
-    const objects = [...world.filter((o) => !(o.kind === "Namespace" && c.objects.some((x) => (x as typeof o).kind === "Namespace" && (x as typeof o).metadata.name === o.metadata.name))), ...c.objects];
+    const objects = [
+      ...world.filter(
+        (o) =>
+          !(
+            o.kind === "Namespace" &&
+            c.objects.some(
+              (x) => (x as typeof o).kind === "Namespace" && (x as typeof o).metadata.name === o.metadata.name,
+            )
+          ),
+      ),
+      ...c.objects,
+    ];
     const result: Explanation = explain(clusterFromObjects(objects, c.options), parseFlow(c.flow));
     t.equal(result.verdict, c.verdict, "verdict");
     checkSide(t, result.egress, c.egress, "egress");
@@ -385,6 +549,11 @@ for (const [name, c] of Object.entries(cases)) {
 
 t.test("an unknown endpoint is an input error that names the expected forms", async (t) => {
   const cluster = clusterFromObjects(world);
-  t.throws(() => explain(cluster, { from: "team-a/nope", to: "team-b/api", port: 80 }), { name: "InputError", message: /`team-a\/nope` is no workload in the input/ });
-  t.throws(() => explain(cluster, { from: "nope", to: "team-b/api", port: 80 }), { message: /neither NAMESPACE\/POD, NAMESPACE\/KIND\/NAME nor an IP address/ });
+  t.throws(() => explain(cluster, { from: "team-a/nope", to: "team-b/api", port: 80 }), {
+    name: "InputError",
+    message: /`team-a\/nope` is no workload in the input/,
+  });
+  t.throws(() => explain(cluster, { from: "nope", to: "team-b/api", port: 80 }), {
+    message: /neither NAMESPACE\/POD, NAMESPACE\/KIND\/NAME nor an IP address/,
+  });
 });

@@ -60,14 +60,27 @@ function inBlock(ip: string, block: { cidr: string; except?: string[] }): boolea
 
 type End = { pod: NaivePod } | { ip: string };
 
-export function naiveAllowed(namespaces: NaiveNamespace[], policies: NaivePolicy[], from: End, to: End, protocol: string, port: number): boolean {
-  const nsLabels = (name: string) => ({ ...(namespaces.find((n) => n.metadata.name === name)?.metadata.labels ?? {}), "kubernetes.io/metadata.name": name });
-  const types = (p: NaivePolicy) => p.spec.policyTypes ?? (p.spec.egress && p.spec.egress.length > 0 ? ["Ingress", "Egress"] : ["Ingress"]);
+export function naiveAllowed(
+  namespaces: NaiveNamespace[],
+  policies: NaivePolicy[],
+  from: End,
+  to: End,
+  protocol: string,
+  port: number,
+): boolean {
+  const nsLabels = (name: string) => ({
+    ...(namespaces.find((n) => n.metadata.name === name)?.metadata.labels ?? {}),
+    "kubernetes.io/metadata.name": name,
+  });
+  const types = (p: NaivePolicy) =>
+    p.spec.policyTypes ?? (p.spec.egress && p.spec.egress.length > 0 ? ["Ingress", "Egress"] : ["Ingress"]);
   const peerMatches = (peer: Peer, policyNamespace: string, end: End) => {
     if (peer.ipBlock) return inBlock("pod" in end ? end.pod.status.podIP : end.ip, peer.ipBlock);
     if (!("pod" in end)) return false;
     const ns = end.pod.metadata.namespace;
-    const nsOk = peer.namespaceSelector ? selectorMatches(peer.namespaceSelector, nsLabels(ns)) : ns === policyNamespace;
+    const nsOk = peer.namespaceSelector
+      ? selectorMatches(peer.namespaceSelector, nsLabels(ns))
+      : ns === policyNamespace;
     return nsOk && (peer.podSelector ? selectorMatches(peer.podSelector, end.pod.metadata.labels) : true);
   };
   const portMatches = (ports: Port[] | undefined) => {
@@ -77,18 +90,26 @@ export function naiveAllowed(namespaces: NaiveNamespace[], policies: NaivePolicy
       if (p.port === undefined) return true;
       if (typeof p.port === "number") return p.port <= port && port <= (p.endPort ?? p.port);
       if (!("pod" in to)) return false;
-      return to.pod.spec.containers.some((c) => c.ports.some((cp) => cp.name === p.port && (cp.protocol ?? "TCP") === protocol && cp.containerPort === port));
+      return to.pod.spec.containers.some((c) =>
+        c.ports.some((cp) => cp.name === p.port && (cp.protocol ?? "TCP") === protocol && cp.containerPort === port),
+      );
     });
   };
   const sideAllows = (direction: "Ingress" | "Egress", subject: NaivePod, other: End) => {
     const selecting = policies.filter(
-      (p) => p.metadata.namespace === subject.metadata.namespace && selectorMatches(p.spec.podSelector, subject.metadata.labels) && types(p).includes(direction),
+      (p) =>
+        p.metadata.namespace === subject.metadata.namespace &&
+        selectorMatches(p.spec.podSelector, subject.metadata.labels) &&
+        types(p).includes(direction),
     );
     if (selecting.length === 0) return true;
     return selecting.some((p) =>
       (direction === "Ingress" ? (p.spec.ingress ?? []) : (p.spec.egress ?? [])).some((rule) => {
         const peers = direction === "Ingress" ? rule.from : rule.to;
-        return (!peers || peers.length === 0 || peers.some((peer) => peerMatches(peer, p.metadata.namespace, other))) && portMatches(rule.ports);
+        return (
+          (!peers || peers.length === 0 || peers.some((peer) => peerMatches(peer, p.metadata.namespace, other))) &&
+          portMatches(rule.ports)
+        );
       }),
     );
   };

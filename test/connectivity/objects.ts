@@ -16,14 +16,19 @@ export const pod = (ns: string, name: string, options: PodOptions = {}) => ({
   kind: "Pod",
   metadata: { name, namespace: ns, labels: options.labels ?? {} },
   spec: { containers: [{ name: "main", image: "x", ports: options.ports ?? [] }] },
-  ...(options.ip !== undefined ? { status: { phase: "Running", podIP: options.ip, podIPs: [{ ip: options.ip }] } } : {}),
+  ...(options.ip !== undefined
+    ? { status: { phase: "Running", podIP: options.ip, podIPs: [{ ip: options.ip }] } }
+    : {}),
 });
 
 export const deployment = (ns: string, name: string, labels: Record<string, string>) => ({
   apiVersion: "apps/v1",
   kind: "Deployment",
   metadata: { name, namespace: ns },
-  spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "main", image: "x" }] } } },
+  spec: {
+    selector: { matchLabels: labels },
+    template: { metadata: { labels }, spec: { containers: [{ name: "main", image: "x" }] } },
+  },
 });
 
 export const policy = (ns: string, name: string, spec: Record<string, unknown>) => ({

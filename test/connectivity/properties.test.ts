@@ -10,7 +10,8 @@ import { deployment } from "./objects.ts";
 
 const runs = { numRuns: 150 };
 
-const covers = (entry: FlowChange, protocol: string, port: number) => entry.ports.some((p) => p.protocol === protocol && p.port <= port && port <= p.endPort);
+const covers = (entry: FlowChange, protocol: string, port: number) =>
+  entry.ports.some((p) => p.protocol === protocol && p.port <= port && port <= p.endPort);
 const cidrHas = (cidr: string, ip: string) => {
   const address = ipaddr.parse(ip);
   const range = ipaddr.parseCIDR(cidr);
@@ -30,15 +31,23 @@ t.test("the class-based matrix and verdicts equal a naive pod-by-pod evaluation"
               const expected = naiveAllowed(nss, policyList, { pod: from }, { pod: to }, protocol, port);
               const cell = matrix.cell(matrix.classOf.get(id(from))!, matrix.classOf.get(id(to))!);
               const inCell = cell.allowed[protocol].some(([a, b]) => a <= port && port <= b);
-              if (inCell !== expected) throw new Error(`matrix: ${id(from)} -> ${id(to)} ${protocol}/${port}: engine ${inCell}, naive ${expected}`);
+              if (inCell !== expected)
+                throw new Error(
+                  `matrix: ${id(from)} -> ${id(to)} ${protocol}/${port}: engine ${inCell}, naive ${expected}`,
+                );
               const single = engine.verdict({ from: id(from), to: id(to), protocol, port });
-              if (single !== (expected ? "allowed" : "denied")) throw new Error(`explain: ${id(from)} -> ${id(to)} ${protocol}/${port}: engine ${single}, naive ${expected}`);
+              if (single !== (expected ? "allowed" : "denied"))
+                throw new Error(
+                  `explain: ${id(from)} -> ${id(to)} ${protocol}/${port}: engine ${single}, naive ${expected}`,
+                );
             }
             for (const ip of EXTERNAL_IPS) {
               const out = naiveAllowed(nss, policyList, { pod: from }, { ip }, protocol, port);
-              if ((engine.verdict({ from: id(from), to: ip, protocol, port }) === "allowed") !== out) throw new Error(`${id(from)} -> ${ip} ${protocol}/${port}: naive ${out}`);
+              if ((engine.verdict({ from: id(from), to: ip, protocol, port }) === "allowed") !== out)
+                throw new Error(`${id(from)} -> ${ip} ${protocol}/${port}: naive ${out}`);
               const into = naiveAllowed(nss, policyList, { ip }, { pod: from }, protocol, port);
-              if ((engine.verdict({ from: ip, to: id(from), protocol, port }) === "allowed") !== into) throw new Error(`${ip} -> ${id(from)} ${protocol}/${port}: naive ${into}`);
+              if ((engine.verdict({ from: ip, to: id(from), protocol, port }) === "allowed") !== into)
+                throw new Error(`${ip} -> ${id(from)} ${protocol}/${port}: naive ${into}`);
             }
           }
         }
@@ -52,7 +61,12 @@ t.test("the class-based matrix and verdicts equal a naive pod-by-pod evaluation"
 t.test("diff(X, X) is empty", async (t) => {
   fc.assert(
     fc.property(namespaces, pods, policies, fc.boolean(), (nss, podList, policyList, withTemplate) => {
-      const objects = [...nss, ...podList, ...policyList, ...(withTemplate ? [deployment("n1", "tmpl", { app: "x" })] : [])];
+      const objects = [
+        ...nss,
+        ...podList,
+        ...policyList,
+        ...(withTemplate ? [deployment("n1", "tmpl", { app: "x" })] : []),
+      ];
       const result = diffEngines(new Engine(clusterFromObjects(objects)), new Engine(clusterFromObjects(objects)));
       return result.removed.length === 0 && result.added.length === 0 && result.unknown.length === 0;
     }),
@@ -70,7 +84,8 @@ t.test("diff agrees with explain before and after, for pods, templates and outsi
       const diff = diffEngines(b, a);
       const workloads = [...podList.map((p) => `${p.metadata.namespace}/${p.metadata.name}`), "n2/Deployment/tmpl"];
       const endsMatch = (entry: FlowChange, from: string, to: string) => {
-        const same = (end: FlowChange["from"], ref: string) => (typeof end === "string" ? end === ref : !workloads.includes(ref) && cidrHas(end.cidr, ref));
+        const same = (end: FlowChange["from"], ref: string) =>
+          typeof end === "string" ? end === ref : !workloads.includes(ref) && cidrHas(end.cidr, ref);
         return same(entry.from, from) && same(entry.to, to);
       };
       const pairs: [string, string][] = [];
@@ -83,14 +98,18 @@ t.test("diff agrees with explain before and after, for pods, templates and outsi
           for (const port of PORTS) {
             const vb = b.verdict({ from, to, protocol, port });
             const va = a.verdict({ from, to, protocol, port });
-            const listed = (kind: "removed" | "added" | "unknown") => diff[kind].some((e) => endsMatch(e, from, to) && covers(e, protocol, port));
+            const listed = (kind: "removed" | "added" | "unknown") =>
+              diff[kind].some((e) => endsMatch(e, from, to) && covers(e, protocol, port));
             const expect = {
               removed: vb === "allowed" && va === "denied",
               added: vb === "denied" && va === "allowed",
               unknown: vb !== va && (vb === "unknown" || va === "unknown"),
             };
             for (const kind of ["removed", "added", "unknown"] as const) {
-              if (listed(kind) !== expect[kind]) throw new Error(`${from} -> ${to} ${protocol}/${port}: explain ${vb} -> ${va}, but ${kind} ${listed(kind) ? "lists" : "misses"} it`);
+              if (listed(kind) !== expect[kind])
+                throw new Error(
+                  `${from} -> ${to} ${protocol}/${port}: explain ${vb} -> ${va}, but ${kind} ${listed(kind) ? "lists" : "misses"} it`,
+                );
             }
           }
         }

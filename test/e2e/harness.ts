@@ -16,7 +16,10 @@ const TOKEN = "netfence-e2e-admin-token";
 export function binDir(): string {
   // Binaries built elsewhere (or while a build of the others is still running): use them as they are.
   if (process.env.NETFENCE_E2E_BIN_DIR) return process.env.NETFENCE_E2E_BIN_DIR;
-  const out = execFileSync("bash", [join(REPO, "test/e2e/build-binaries.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const out = execFileSync("bash", [join(REPO, "test/e2e/build-binaries.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return out.trim().split("\n").at(-1)!;
 }
 
@@ -25,7 +28,9 @@ export async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -92,7 +97,10 @@ export class Cluster {
 
   private start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): Managed {
     const log = createWriteStream(join(this.dir, `${name}.log`), { flags: "a" });
-    const child = spawn(command, args, { env: { ...process.env, NO_PROXY: "127.0.0.1,localhost", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      env: { ...process.env, NO_PROXY: "127.0.0.1,localhost", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     const managed = { name, child };
@@ -151,21 +159,37 @@ export class Cluster {
       stringify({
         apiVersion: "v1",
         kind: "Config",
-        clusters: [{ name: "e2e", cluster: { server: this.apiserverUrl, "certificate-authority-data": Buffer.from(serving.caCert).toString("base64") } }],
+        clusters: [
+          {
+            name: "e2e",
+            cluster: {
+              server: this.apiserverUrl,
+              "certificate-authority-data": Buffer.from(serving.caCert).toString("base64"),
+            },
+          },
+        ],
         users: [{ name: "admin", user: { token: TOKEN } }],
         contexts: [{ name: "e2e", context: { cluster: "e2e", user: "admin" } }],
         "current-context": "e2e",
       }),
     );
     await this.startApiserver();
-    await waitFor("the default namespace", async () => (await this.kubectl(["get", "namespace", "default"])).code === 0, 30_000);
+    await waitFor(
+      "the default namespace",
+      async () => (await this.kubectl(["get", "namespace", "default"])).code === 0,
+      30_000,
+    );
     await this.startNetfence(options);
     await this.registerWebhooks();
   }
 
   async startApiserver(): Promise<void> {
     this.apiserver = this.start("kube-apiserver", join(this.bin, "kube-apiserver"), this.apiserverArgs);
-    await waitFor("kube-apiserver /readyz", async () => (await this.kubectl(["get", "--raw", "/readyz"])).code === 0, 90_000);
+    await waitFor(
+      "kube-apiserver /readyz",
+      async () => (await this.kubectl(["get", "--raw", "/readyz"])).code === 0,
+      90_000,
+    );
   }
 
   async stopApiserver(): Promise<void> {
@@ -189,11 +213,21 @@ export class Cluster {
     const ca = Buffer.from(this.netfenceCaBundle, "base64").toString();
     return new Promise((resolveRequest, reject) => {
       const req = request(
-        { host: "127.0.0.1", port: this.netfencePort, path, method: body === undefined ? "GET" : "POST", ca, agent: false, headers: { "content-type": "application/json" } },
+        {
+          host: "127.0.0.1",
+          port: this.netfencePort,
+          path,
+          method: body === undefined ? "GET" : "POST",
+          ca,
+          agent: false,
+          headers: { "content-type": "application/json" },
+        },
         (res) => {
           let data = "";
           res.on("data", (chunk) => (data += chunk));
-          res.on("end", () => resolveRequest({ status: res.statusCode ?? 0, json: data.startsWith("{") ? JSON.parse(data) : data }));
+          res.on("end", () =>
+            resolveRequest({ status: res.statusCode ?? 0, json: data.startsWith("{") ? JSON.parse(data) : data }),
+          );
         },
       );
       req.on("error", reject);
@@ -217,7 +251,14 @@ export class Cluster {
         ...options.extraConfig,
       };
       writeFileSync(join(this.dir, "netfence.yaml"), stringify(config));
-      this.netfenceArgs = [join(REPO, "src/cli.ts"), "serve", "--config", join(this.dir, "netfence.yaml"), "--kubeconfig", this.kubeconfig];
+      this.netfenceArgs = [
+        join(REPO, "src/cli.ts"),
+        "serve",
+        "--config",
+        join(this.dir, "netfence.yaml"),
+        "--kubeconfig",
+        this.kubeconfig,
+      ];
     }
     this.netfence = this.start("netfence", process.execPath, this.netfenceArgs, { KUBECONFIG: "" });
     const ca = Buffer.from(this.netfenceCaBundle, "base64").toString();
@@ -256,11 +297,15 @@ export class Cluster {
       import("node:https").then(({ request }) => {
         const kubeconfig = parse(readFileSync(this.kubeconfig, "utf8"));
         const ca = Buffer.from(kubeconfig.clusters[0].cluster["certificate-authority-data"], "base64").toString();
-        const req = request(`${this.apiserverUrl}${path}`, { ca, headers: { authorization: `Bearer ${this.token}`, accept: "application/json" } }, (res) => {
-          let body = "";
-          res.on("data", (chunk) => (body += chunk));
-          res.on("end", () => resolveGet({ status: res.statusCode ?? 0, body }));
-        });
+        const req = request(
+          `${this.apiserverUrl}${path}`,
+          { ca, headers: { authorization: `Bearer ${this.token}`, accept: "application/json" } },
+          (res) => {
+            let body = "";
+            res.on("data", (chunk) => (body += chunk));
+            res.on("end", () => resolveGet({ status: res.statusCode ?? 0, body }));
+          },
+        );
         req.on("error", reject);
         req.end();
       }, reject);
@@ -293,9 +338,16 @@ export class Cluster {
       timeoutSeconds: 5,
       matchPolicy: "Equivalent",
     };
-    const notSystem = { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system"] }] };
+    const notSystem = {
+      matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system"] }],
+    };
     const rules = [
-      { apiGroups: ["networking.k8s.io"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["networkpolicies"] },
+      {
+        apiGroups: ["networking.k8s.io"],
+        apiVersions: ["v1"],
+        operations: ["CREATE", "UPDATE"],
+        resources: ["networkpolicies"],
+      },
       { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["services"] },
     ];
     return [
@@ -304,18 +356,35 @@ export class Cluster {
         kind: "ValidatingWebhookConfiguration",
         metadata: { name: "netfence" },
         webhooks: [
-          { name: "validate.netfence.io", clientConfig: { url: url("/validate"), caBundle: this.netfenceCaBundle }, rules, namespaceSelector: notSystem, failurePolicy, ...common },
+          {
+            name: "validate.netfence.io",
+            clientConfig: { url: url("/validate"), caBundle: this.netfenceCaBundle },
+            rules,
+            namespaceSelector: notSystem,
+            failurePolicy,
+            ...common,
+          },
           {
             name: "namespaces.validate.netfence.io",
             clientConfig: { url: url("/validate"), caBundle: this.netfenceCaBundle },
-            rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["namespaces"], scope: "Cluster" }],
+            rules: [
+              {
+                apiGroups: [""],
+                apiVersions: ["v1"],
+                operations: ["CREATE", "UPDATE"],
+                resources: ["namespaces"],
+                scope: "Cluster",
+              },
+            ],
             failurePolicy: "Ignore",
             ...common,
           },
           {
             name: "kube-proxy.validate.netfence.io",
             clientConfig: { url: url("/validate"), caBundle: this.netfenceCaBundle },
-            rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["configmaps"] }],
+            rules: [
+              { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["configmaps"] },
+            ],
             namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
             matchConditions: [{ name: "kube-proxy-only", expression: "object.metadata.name == 'kube-proxy'" }],
             failurePolicy: "Ignore",
@@ -353,12 +422,18 @@ export class Cluster {
       metadata: { name: "marker", namespace: "default" },
       spec: { podSelector: {}, policyTypes: ["Ingress"], egress: [{}] },
     };
-    await waitFor("the webhook to be enforced", async () => /denied the request/.test((await this.kubectlApply([marker], ["--dry-run=server"])).stderr), 30_000);
+    await waitFor(
+      "the webhook to be enforced",
+      async () => /denied the request/.test((await this.kubectlApply([marker], ["--dry-run=server"])).stderr),
+      30_000,
+    );
   }
 
   kubectl(args: string[], stdin?: string): Promise<KubectlResult> {
     return new Promise((resolveRun) => {
-      const child = spawn(join(this.bin, "kubectl"), args, { env: { ...process.env, KUBECONFIG: this.kubeconfig, NO_PROXY: "127.0.0.1" } });
+      const child = spawn(join(this.bin, "kubectl"), args, {
+        env: { ...process.env, KUBECONFIG: this.kubeconfig, NO_PROXY: "127.0.0.1" },
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d) => (stdout += d));
@@ -380,7 +455,12 @@ export class Cluster {
     return JSON.parse(result.stdout);
   }
 
-  async eventually<T>(what: string, probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  async eventually<T>(
+    what: string,
+    probe: () => Promise<T>,
+    accept: (value: T) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<T> {
     let last: T | undefined;
     await waitFor(what, async () => accept((last = await probe())), timeoutMs);
     return last as T;

@@ -24,13 +24,24 @@ const review = (uid: string) => ({
     namespace: "iso",
     name: "no-selector",
     operation: "CREATE",
-    object: { apiVersion: "v1", kind: "Service", metadata: { name: "no-selector", namespace: "iso" }, spec: { ports: [{ port: 80 }] } },
+    object: {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "no-selector", namespace: "iso" },
+      spec: { ports: [{ port: 80 }] },
+    },
   },
 });
 
 t.test("before the outage: isolation is known and the managed policy exists", async (t) => {
-  await cluster.kubectlApply([{ apiVersion: "v1", kind: "Namespace", metadata: { name: "iso", labels: { "netfence.io/isolation": "enabled" } } }]);
-  await cluster.eventually("netfence-isolation", async () => (await cluster.kubectl(["get", "networkpolicy", "netfence-isolation", "-n", "iso"])).code, (c) => c === 0);
+  await cluster.kubectlApply([
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: "iso", labels: { "netfence.io/isolation": "enabled" } } },
+  ]);
+  await cluster.eventually(
+    "netfence-isolation",
+    async () => (await cluster.kubectl(["get", "networkpolicy", "netfence-isolation", "-n", "iso"])).code,
+    (c) => c === 0,
+  );
   t.equal((await cluster.netfenceRequest("/readyz")).status, 200);
 });
 
@@ -43,7 +54,12 @@ t.test("during the outage: answers come from the cache, and /readyz reports the 
     if (status === 200 && json.response.allowed === false && /SVC001/.test(json.response.status.message)) answered++;
   }
   t.equal(answered, 20, "20 of 20 admission requests answered from the cache, isolation still known");
-  const stale = await cluster.eventually("stale readiness", () => cluster.netfenceRequest("/readyz"), (r) => r.status === 503, 20_000);
+  const stale = await cluster.eventually(
+    "stale readiness",
+    () => cluster.netfenceRequest("/readyz"),
+    (r) => r.status === 503,
+    20_000,
+  );
   t.match(stale.json.reason, /namespace cache stale/);
   t.ok(Date.now() - started >= 3000 - 500, "not before the configured 3 s");
   t.equal((await cluster.netfenceRequest("/healthz")).status, 200, "still alive");
@@ -51,15 +67,34 @@ t.test("during the outage: answers come from the cache, and /readyz reports the 
 
 t.test("after the outage: the informer reconnects and the reconciler catches up", async (t) => {
   await cluster.startApiserver();
-  await cluster.eventually("ready again", () => cluster.netfenceRequest("/readyz"), (r) => r.status === 200, 60_000);
+  await cluster.eventually(
+    "ready again",
+    () => cluster.netfenceRequest("/readyz"),
+    (r) => r.status === 200,
+    60_000,
+  );
   t.pass("/readyz is ready again");
   // Changes made after the outage reach netfence through the new watch.
-  await cluster.kubectlApply([{ apiVersion: "v1", kind: "Namespace", metadata: { name: "iso-later", labels: { "netfence.io/isolation": "enabled" } } }]);
-  await cluster.eventually("policy in the new namespace", async () => (await cluster.kubectl(["get", "networkpolicy", "netfence-isolation", "-n", "iso-later"])).code, (c) => c === 0);
+  await cluster.kubectlApply([
+    {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "iso-later", labels: { "netfence.io/isolation": "enabled" } },
+    },
+  ]);
+  await cluster.eventually(
+    "policy in the new namespace",
+    async () => (await cluster.kubectl(["get", "networkpolicy", "netfence-isolation", "-n", "iso-later"])).code,
+    (c) => c === 0,
+  );
   t.pass("a namespace isolated after the outage gets its policy");
   // Drift is repaired by the resync.
   t.equal((await cluster.kubectl(["delete", "networkpolicy", "netfence-isolation", "-n", "iso"])).code, 0);
-  await cluster.eventually("policy restored", async () => (await cluster.kubectl(["get", "networkpolicy", "netfence-isolation", "-n", "iso"])).code, (c) => c === 0);
+  await cluster.eventually(
+    "policy restored",
+    async () => (await cluster.kubectl(["get", "networkpolicy", "netfence-isolation", "-n", "iso"])).code,
+    (c) => c === 0,
+  );
   t.pass("a deleted managed policy is restored");
   const metrics = await cluster.netfenceRequest("/metrics");
   t.match(String(metrics.json), /netfence_informer_restarts_total [1-9]/);

@@ -22,11 +22,16 @@ const policy = (spec: Record<string, unknown>) => ({
 t.test("with the gate on, the apiserver itself refuses 10.0.0.1/8 before netfence is asked", async (t) => {
   const result = await cluster.kubectlApply([policy({ ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.1/8" } }] }] })]);
   t.not(result.code, 0);
-  t.match(result.stderr, /is invalid: .*spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr.*must not have bits set beyond the prefix length/);
+  t.match(
+    result.stderr,
+    /is invalid: .*spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr.*must not have bits set beyond the prefix length/,
+  );
   t.notMatch(result.stderr, /netfence/);
 });
 
 t.test("netfence still refuses what strict Kubernetes accepts (ignored egress rules)", async (t) => {
-  const result = await cluster.kubectlApply([policy({ policyTypes: ["Ingress"], egress: [{ ports: [{ protocol: "UDP", port: 53 }] }] })]);
+  const result = await cluster.kubectlApply([
+    policy({ policyTypes: ["Ingress"], egress: [{ ports: [{ protocol: "UDP", port: 53 }] }] }),
+  ]);
   t.match(result.stderr, /admission webhook "validate\.netfence\.io" denied the request: .*NP003/);
 });

@@ -1,9 +1,31 @@
 // fast-check arbitraries for objects of Kubernetes shape, mixing valid and nonsensical values.
 import fc from "fast-check";
 
-const word = fc.constantFrom("app", "team", "kubernetes.io/metadata.name", "-bad", "a/b/c", "", "x".repeat(70), "Tier", "ünïcode");
+const word = fc.constantFrom(
+  "app",
+  "team",
+  "kubernetes.io/metadata.name",
+  "-bad",
+  "a/b/c",
+  "",
+  "x".repeat(70),
+  "Tier",
+  "ünïcode",
+);
 const cidr = fc.oneof(
-  fc.constantFrom("10.0.0.0/8", "10.0.0.1/8", "010.0.0.0/8", "0.0.0.0/0", "::/0", "::ffff:10.0.0.0/104", "2001:DB8::/32", "127.0.26.33:31", "", "fe80::%eth0/64", "10.244.0.0/16"),
+  fc.constantFrom(
+    "10.0.0.0/8",
+    "10.0.0.1/8",
+    "010.0.0.0/8",
+    "0.0.0.0/0",
+    "::/0",
+    "::ffff:10.0.0.0/104",
+    "2001:DB8::/32",
+    "127.0.26.33:31",
+    "",
+    "fe80::%eth0/64",
+    "10.244.0.0/16",
+  ),
   fc.tuple(fc.ipV4(), fc.integer({ min: -1, max: 40 })).map(([ip, p]) => `${ip}/${p}`),
   fc.tuple(fc.ipV6(), fc.integer({ min: 0, max: 130 })).map(([ip, p]) => `${ip}/${p}`),
   fc.string(),
@@ -12,7 +34,14 @@ const selector = fc.record(
   {
     matchLabels: fc.dictionary(word, word, { maxKeys: 3 }),
     matchExpressions: fc.array(
-      fc.record({ key: word, operator: fc.constantFrom("In", "NotIn", "Exists", "DoesNotExist", "in", "Bogus"), values: fc.array(word, { maxLength: 3 }) }, { requiredKeys: ["key", "operator"] }),
+      fc.record(
+        {
+          key: word,
+          operator: fc.constantFrom("In", "NotIn", "Exists", "DoesNotExist", "in", "Bogus"),
+          values: fc.array(word, { maxLength: 3 }),
+        },
+        { requiredKeys: ["key", "operator"] },
+      ),
       { maxLength: 2 },
     ),
   },
@@ -34,14 +63,25 @@ const port = fc.record(
   },
   { requiredKeys: [] },
 );
-const rule = (peers: "from" | "to") => fc.record({ ports: fc.array(port, { maxLength: 3 }), [peers]: fc.array(peer, { maxLength: 3 }) }, { requiredKeys: [] });
+const rule = (peers: "from" | "to") =>
+  fc.record(
+    { ports: fc.array(port, { maxLength: 3 }), [peers]: fc.array(peer, { maxLength: 3 }) },
+    { requiredKeys: [] },
+  );
 
 export const networkPolicyShape = fc.record(
   {
     apiVersion: fc.constant("networking.k8s.io/v1"),
     kind: fc.constant("NetworkPolicy"),
     metadata: fc.record(
-      { name: fc.constant("p"), namespace: fc.constant("team-a"), annotations: fc.dictionary(fc.constantFrom("netfence.io/injected-ingress-namespaces", "owner"), fc.constantFrom("", "monitoring", "a,b")) },
+      {
+        name: fc.constant("p"),
+        namespace: fc.constant("team-a"),
+        annotations: fc.dictionary(
+          fc.constantFrom("netfence.io/injected-ingress-namespaces", "owner"),
+          fc.constantFrom("", "monitoring", "a,b"),
+        ),
+      },
       { requiredKeys: ["name"] },
     ),
     spec: fc.record(
@@ -60,15 +100,54 @@ export const networkPolicyShape = fc.record(
 export const anyJson = fc.jsonValue({ maxDepth: 6 });
 
 // Keys the rules branch on, with values of the shapes they branch on (the legacy annotation holds JSON text).
-const switchKey = fc.oneof(fc.string(), fc.constantFrom("netfence.io/isolation", "kubesphere.io/network-isolate", "net.beta.kubernetes.io/network-policy", "netfence.io/allow-empty-selector"));
-const switchText = fc.oneof(fc.string(), fc.constantFrom("enabled", "true", "null", "{}", '{"ingress":{"isolation":"DefaultDeny"}}', '{"ingress":null}'), anyJson.map((v) => JSON.stringify(v)));
+const switchKey = fc.oneof(
+  fc.string(),
+  fc.constantFrom(
+    "netfence.io/isolation",
+    "kubesphere.io/network-isolate",
+    "net.beta.kubernetes.io/network-policy",
+    "netfence.io/allow-empty-selector",
+  ),
+);
+const switchText = fc.oneof(
+  fc.string(),
+  fc.constantFrom("enabled", "true", "null", "{}", '{"ingress":{"isolation":"DefaultDeny"}}', '{"ingress":null}'),
+  anyJson.map((v) => JSON.stringify(v)),
+);
 
 /** An object of the given kind whose fields are arbitrary JSON. */
 export const looseObject = (kind: string, apiVersion = "v1") =>
   fc.record({
     apiVersion: fc.constant(apiVersion),
     kind: fc.constant(kind),
-    metadata: fc.oneof(anyJson, fc.record({ name: fc.string(), namespace: fc.constant("kube-system"), labels: fc.dictionary(switchKey, switchText), annotations: fc.dictionary(switchKey, switchText) })),
-    spec: fc.oneof(anyJson, fc.record({ type: fc.constantFrom("ClusterIP", "NodePort", "LoadBalancer", "ExternalName", "clusterip"), selector: fc.oneof(anyJson, fc.dictionary(fc.string(), fc.string())), externalTrafficPolicy: fc.constantFrom("Local", "Cluster", "local") }, { requiredKeys: [] })),
-    data: fc.oneof(anyJson, fc.dictionary(fc.constantFrom("config.conf", "x"), fc.oneof(fc.string(), fc.constantFrom("iptables:\n  masqueradeAll: true\n", "nftables: {masqueradeAll: true}", "[1]", "a: [")))),
+    metadata: fc.oneof(
+      anyJson,
+      fc.record({
+        name: fc.string(),
+        namespace: fc.constant("kube-system"),
+        labels: fc.dictionary(switchKey, switchText),
+        annotations: fc.dictionary(switchKey, switchText),
+      }),
+    ),
+    spec: fc.oneof(
+      anyJson,
+      fc.record(
+        {
+          type: fc.constantFrom("ClusterIP", "NodePort", "LoadBalancer", "ExternalName", "clusterip"),
+          selector: fc.oneof(anyJson, fc.dictionary(fc.string(), fc.string())),
+          externalTrafficPolicy: fc.constantFrom("Local", "Cluster", "local"),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+    data: fc.oneof(
+      anyJson,
+      fc.dictionary(
+        fc.constantFrom("config.conf", "x"),
+        fc.oneof(
+          fc.string(),
+          fc.constantFrom("iptables:\n  masqueradeAll: true\n", "nftables: {masqueradeAll: true}", "[1]", "a: ["),
+        ),
+      ),
+    ),
   });

@@ -82,7 +82,10 @@ export class FakeKubeClient implements KubeClient {
     const object = this.objects.get(path);
     if (object === undefined) return false;
     this.objects.delete(path);
-    this.notify(path, "DELETED", { ...object, metadata: { ...object.metadata, resourceVersion: String(++this.version) } });
+    this.notify(path, "DELETED", {
+      ...object,
+      metadata: { ...object.metadata, resourceVersion: String(++this.version) },
+    });
     return true;
   }
 
@@ -91,7 +94,8 @@ export class FakeKubeClient implements KubeClient {
   }
 
   private notify(path: string, type: "ADDED" | "MODIFIED" | "DELETED", object: Json) {
-    for (const watcher of this.watchers) if (inCollection(path, watcher.path)) watcher.onEvent(type, structuredClone(object));
+    for (const watcher of this.watchers)
+      if (inCollection(path, watcher.path)) watcher.onEvent(type, structuredClone(object));
   }
 
   private record(method: Call["method"], path: string, body?: unknown) {
@@ -107,7 +111,8 @@ export class FakeKubeClient implements KubeClient {
 
   private checkVersion(path: string, wanted: unknown) {
     const current = this.existing(path).metadata?.resourceVersion;
-    if (wanted !== undefined && wanted !== current) throw new KubeApiError(409, `${path}: 409 the object has been modified`);
+    if (wanted !== undefined && wanted !== current)
+      throw new KubeApiError(409, `${path}: 409 the object has been modified`);
   }
 
   async get<T>(path: string, schema: import("zod").ZodType<T>): Promise<T> {
@@ -117,10 +122,18 @@ export class FakeKubeClient implements KubeClient {
 
   async listPage(path: string, options: { limit: number; continue?: string | undefined }) {
     this.record("list", path);
-    const all = [...this.objects].filter(([objectPath]) => inCollection(objectPath, path)).map(([, object]) => structuredClone(object));
+    const all = [...this.objects]
+      .filter(([objectPath]) => inCollection(objectPath, path))
+      .map(([, object]) => structuredClone(object));
     const start = Number(options.continue ?? 0);
     const next = start + options.limit;
-    return { items: all.slice(start, next), continue: next < all.length ? String(next) : undefined, resourceVersion: String(this.version), kind: "List", apiVersion: "v1" };
+    return {
+      items: all.slice(start, next),
+      continue: next < all.length ? String(next) : undefined,
+      resourceVersion: String(this.version),
+      kind: "List",
+      apiVersion: "v1",
+    };
   }
 
   watch<T>(path: string, options: WatchOptions<T>): Promise<void> {
@@ -136,7 +149,9 @@ export class FakeKubeClient implements KubeClient {
         },
       };
       this.watchers.add(watcher);
-      options.signal?.addEventListener("abort", () => watcher.end(new KubeApiError(undefined, "stopped")), { once: true });
+      options.signal?.addEventListener("abort", () => watcher.end(new KubeApiError(undefined, "stopped")), {
+        once: true,
+      });
     });
   }
 
@@ -144,7 +159,8 @@ export class FakeKubeClient implements KubeClient {
     this.record("create", path, body);
     const object = body as Json;
     let name = object.metadata?.name;
-    while (name === undefined || (object.metadata?.name === undefined && this.objects.has(`${path}/${name}`))) name = `${object.metadata?.generateName ?? ""}${++this.generated}`;
+    while (name === undefined || (object.metadata?.name === undefined && this.objects.has(`${path}/${name}`)))
+      name = `${object.metadata?.generateName ?? ""}${++this.generated}`;
     const objectPath = `${path}/${name}`;
     if (this.objects.has(objectPath)) throw new KubeApiError(409, `${objectPath}: 409 already exists`);
     return structuredClone(this.put(objectPath, { ...object, metadata: { ...object.metadata, name } }));
@@ -169,7 +185,8 @@ export class FakeKubeClient implements KubeClient {
     this.record("mergePatch", path, patch);
     this.checkVersion(path, (patch as Json).metadata?.resourceVersion);
     const patched = mergePatch(this.existing(path), patch);
-    if (patched.metadata.annotations && Object.keys(patched.metadata.annotations).length === 0) delete patched.metadata.annotations;
+    if (patched.metadata.annotations && Object.keys(patched.metadata.annotations).length === 0)
+      delete patched.metadata.annotations;
     this.put(path, patched);
   }
 

@@ -45,5 +45,8 @@ export function networkPolicy(spec: Record<string, unknown>, metadata: Record<st
 }
 
 export function ingressFromCidr(cidr: string, except?: string[]) {
-  return networkPolicy({ policyTypes: ["Ingress"], ingress: [{ from: [{ ipBlock: { cidr, ...(except ? { except } : {}) } }] }] });
+  return networkPolicy({
+    policyTypes: ["Ingress"],
+    ingress: [{ from: [{ ipBlock: { cidr, ...(except ? { except } : {}) } }] }],
+  });
 }

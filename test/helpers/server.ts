@@ -22,20 +22,41 @@ export async function tlsFiles(bundle?: CertificateBundle) {
 export async function realServer(config: ConfigInput = {}) {
   const files = await tlsFiles();
   const server = await startServer({
-    config: parseConfig({ listen: { port: 0 }, tls: { certFile: files.certFile, keyFile: files.keyFile, reloadIntervalSeconds: 0.1 }, ...config }),
+    config: parseConfig({
+      listen: { port: 0 },
+      tls: { certFile: files.certFile, keyFile: files.keyFile, reloadIntervalSeconds: 0.1 },
+      ...config,
+    }),
     logger: pino({ level: "silent" }),
   });
   return { server, files, ca: files.certs.caCert };
 }
 
-export function post(port: number, ca: string, path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+export function post(
+  port: number,
+  ca: string,
+  path: string,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, method: "POST", ca, servername: "localhost", headers: { "content-type": "application/json", ...headers } }, (res) => {
-      let data = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk) => (data += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
-    });
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: "POST",
+        ca,
+        servername: "localhost",
+        headers: { "content-type": "application/json", ...headers },
+      },
+      (res) => {
+        let data = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk) => (data += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });

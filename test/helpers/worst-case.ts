@@ -36,7 +36,11 @@ export interface WorstCase {
   review: ReturnType<typeof admissionReview>;
 }
 
-const policyCase = (family: string, spec: Record<string, unknown>, options: ReviewOptions & { path?: "/validate" | "/mutate" } = {}): WorstCase => ({
+const policyCase = (
+  family: string,
+  spec: Record<string, unknown>,
+  options: ReviewOptions & { path?: "/validate" | "/mutate" } = {},
+): WorstCase => ({
   family,
   path: options.path ?? "/validate",
   review: admissionReview("NetworkPolicy", networkPolicy(spec), { namespace: "team-a", ...options }),
@@ -49,10 +53,16 @@ export function worstCases(): WorstCase[] {
   // NP010/NP011/NP041 and NP021: a namespaceSelector-only peer followed by a podSelector-only one,
   // over and over, with bad label values; and ipBlocks with host bits set.
   const peers = fill((i) =>
-    i % 3 === 0 ? { namespaceSelector: { matchLabels: { team: `-${i}-` } } } : i % 3 === 1 ? { podSelector: { matchLabels: { app: "-x-" } } } : { ipBlock: { cidr: `10.${octets(i)}.1/24` } },
+    i % 3 === 0
+      ? { namespaceSelector: { matchLabels: { team: `-${i}-` } } }
+      : i % 3 === 1
+        ? { podSelector: { matchLabels: { app: "-x-" } } }
+        : { ipBlock: { cidr: `10.${octets(i)}.1/24` } },
   );
   // NP030-NP034: SCTP named ports to an ipBlock, each also out of range or misnamed.
-  const ports = fill((i) => (i % 2 === 0 ? { protocol: "SCTP", port: `Port-${i}` } : { protocol: "sctp", port: 70000, endPort: 1 }));
+  const ports = fill((i) =>
+    i % 2 === 0 ? { protocol: "SCTP", port: `Port-${i}` } : { protocol: "sctp", port: 70000, endPort: 1 },
+  );
   // NP011: one requirement with a bad key and ~100,000 bad values.
   const values = fill((i) => `-${i}`);
   // NP002/NP004: policyTypes duplicated ~130,000 times.
@@ -61,25 +71,61 @@ export function worstCases(): WorstCase[] {
   const rules = fill(() => ({}));
   const stale = "a,b";
   return [
-    policyCase("ipBlock except entries (NP022-NP025)", { ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8", except: excepts } }] }] }),
+    policyCase("ipBlock except entries (NP022-NP025)", {
+      ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8", except: excepts } }] }],
+    }),
     policyCase("peers (NP010, NP011, NP021, NP041)", { ingress: [{ from: peers }] }),
-    policyCase("ports (NP030-NP034)", { policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: "203.0.113.0/24" } }], ports }] }),
-    policyCase("label selectors (NP011)", { podSelector: { matchExpressions: [{ key: "-bad-", operator: "In", values }] } }),
+    policyCase("ports (NP030-NP034)", {
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ ipBlock: { cidr: "203.0.113.0/24" } }], ports }],
+    }),
+    policyCase("label selectors (NP011)", {
+      podSelector: { matchExpressions: [{ key: "-bad-", operator: "In", values }] },
+    }),
     policyCase("policyTypes (NP002-NP004)", { policyTypes, egress: [{ to: [{ podSelector: {} }] }] }),
     policyCase("ingress rules (NP040)", { ingress: rules }, { namespace: "team-isolated" }),
     policyCase("injection (mutation)", { ingress: rules }, { namespace: "team-isolated", path: "/mutate" }),
     {
       family: "injection of a stale rule (mutation)",
       path: "/mutate",
-      review: admissionReview("NetworkPolicy", networkPolicy({ ingress: fill(() => ({ from: [{ namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["a", "b"] }] } }] })) }, { annotations: { "netfence.io/injected-ingress-namespaces": stale } }), { namespace: "team-isolated" }),
+      review: admissionReview(
+        "NetworkPolicy",
+        networkPolicy(
+          {
+            ingress: fill(() => ({
+              from: [
+                {
+                  namespaceSelector: {
+                    matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["a", "b"] }],
+                  },
+                },
+              ],
+            })),
+          },
+          { annotations: { "netfence.io/injected-ingress-namespaces": stale } },
+        ),
+        { namespace: "team-isolated" },
+      ),
     },
-    policyCase("UPDATE ratcheting (NP021 in the stored object too)", { ingress: [{ from: peers }] }, { operation: "UPDATE", oldObject: networkPolicy({ ingress: [{ from: peers }] }) }),
+    policyCase(
+      "UPDATE ratcheting (NP021 in the stored object too)",
+      { ingress: [{ from: peers }] },
+      { operation: "UPDATE", oldObject: networkPolicy({ ingress: [{ from: peers }] }) },
+    ),
     {
       family: "Services (SVC001, SVC002)",
       path: "/validate",
       review: admissionReview(
         "Service",
-        { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "team-isolated" }, spec: { type: "LoadBalancer", ports: fill((i) => ({ name: `p${i}`, port: (i % 65535) + 1, targetPort: "http" })) } },
+        {
+          apiVersion: "v1",
+          kind: "Service",
+          metadata: { name: "web", namespace: "team-isolated" },
+          spec: {
+            type: "LoadBalancer",
+            ports: fill((i) => ({ name: `p${i}`, port: (i % 65535) + 1, targetPort: "http" })),
+          },
+        },
         { namespace: "team-isolated" },
       ),
     },
@@ -88,7 +134,14 @@ export function worstCases(): WorstCase[] {
       path: "/validate",
       review: admissionReview(
         "ConfigMap",
-        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-proxy", namespace: "kube-system" }, data: { "config.conf": `iptables: {masqueradeAll: true}\n${fillText((i) => `k${i}: v`, 0.9 * WORST_CASE_BYTES)}\n` } },
+        {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: "kube-proxy", namespace: "kube-system" },
+          data: {
+            "config.conf": `iptables: {masqueradeAll: true}\n${fillText((i) => `k${i}: v`, 0.9 * WORST_CASE_BYTES)}\n`,
+          },
+        },
         { namespace: "kube-system", name: "kube-proxy" },
       ),
     },
@@ -97,7 +150,12 @@ export function worstCases(): WorstCase[] {
       path: "/validate",
       review: admissionReview(
         "ConfigMap",
-        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-proxy", namespace: "kube-system" }, data: { "config.conf": `${fillText((i) => `k${i}: v`, 0.9 * WORST_CASE_BYTES)}\nbroken: [\n` } },
+        {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: "kube-proxy", namespace: "kube-system" },
+          data: { "config.conf": `${fillText((i) => `k${i}: v`, 0.9 * WORST_CASE_BYTES)}\nbroken: [\n` },
+        },
         { namespace: "kube-system", name: "kube-proxy" },
       ),
     },
@@ -106,7 +164,16 @@ export function worstCases(): WorstCase[] {
       path: "/validate",
       review: admissionReview(
         "Namespace",
-        { apiVersion: "v1", kind: "Namespace", metadata: { name: "legacy", annotations: { "net.beta.kubernetes.io/network-policy": `{"ingress": ${"[".repeat(50)}${"1,".repeat((WORST_CASE_BYTES - 300) / 2)}` } } },
+        {
+          apiVersion: "v1",
+          kind: "Namespace",
+          metadata: {
+            name: "legacy",
+            annotations: {
+              "net.beta.kubernetes.io/network-policy": `{"ingress": ${"[".repeat(50)}${"1,".repeat((WORST_CASE_BYTES - 300) / 2)}`,
+            },
+          },
+        },
         { namespace: "" },
       ),
     },

@@ -52,7 +52,8 @@ function setup(overrides: Partial<ImpactCheckOptions> & { config?: Record<string
   return { validate, registry, lines };
 }
 
-const create = (object: unknown, options: { dryRun?: boolean } = {}) => admissionReview("NetworkPolicy", object, { name: "default-deny", ...options });
+const create = (object: unknown, options: { dryRun?: boolean } = {}) =>
+  admissionReview("NetworkPolicy", object, { name: "default-deny", ...options });
 
 t.test("CREATE of a default-deny: the cut-off warnings; dryRun shows the same", async (t) => {
   const { validate } = setup();
@@ -70,32 +71,55 @@ t.test("CREATE of a default-deny: the cut-off warnings; dryRun shows the same", 
 
 t.test("DELETE of the stored default-deny: only the opened flows, from oldObject", async (t) => {
   const { validate } = setup({ cluster: impactCluster([...objects, defaultDeny]) });
-  const review = admissionReview("NetworkPolicy", null, { operation: "DELETE", name: "default-deny", oldObject: defaultDeny });
-  t.same(validate(review).warnings, ["NP051 opens 1 flow now denied and external traffic, e.g. monitoring/prometheus -> team-a/api TCP/8080"]);
+  const review = admissionReview("NetworkPolicy", null, {
+    operation: "DELETE",
+    name: "default-deny",
+    oldObject: defaultDeny,
+  });
+  t.same(validate(review).warnings, [
+    "NP051 opens 1 flow now denied and external traffic, e.g. monitoring/prometheus -> team-a/api TCP/8080",
+  ]);
 });
 
 t.test("UPDATE: the difference between oldObject and object", async (t) => {
   const { validate } = setup({ cluster: impactCluster([...objects, defaultDeny]) });
   const fromMonitoring = policy("team-a", "default-deny", {
     policyTypes: ["Ingress"],
-    ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }], ports: [{ port: "http" }] }],
+    ingress: [
+      {
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+        ports: [{ port: "http" }],
+      },
+    ],
   });
-  const review = admissionReview("NetworkPolicy", fromMonitoring, { operation: "UPDATE", name: "default-deny", oldObject: defaultDeny });
-  t.same(validate(review).warnings, ["NP051 opens 1 flow now denied, e.g. monitoring/prometheus -> team-a/api TCP/8080"]);
+  const review = admissionReview("NetworkPolicy", fromMonitoring, {
+    operation: "UPDATE",
+    name: "default-deny",
+    oldObject: defaultDeny,
+  });
+  t.same(validate(review).warnings, [
+    "NP051 opens 1 flow now denied, e.g. monitoring/prometheus -> team-a/api TCP/8080",
+  ]);
 });
 
 t.test("configured actions: NP053 deny refuses the cut-off, NP050 off silences it", async (t) => {
   const { validate } = setup({ config: { rules: { NP053: "deny", NP050: "off" } } });
   const response = validate(create(defaultDeny));
   t.equal(response.allowed, false);
-  t.equal(response.status?.message, "netfence found 1 problem: NP053 cuts off 1 flow from allowedIngressNamespaces, e.g. monitoring/prometheus -> team-a/api TCP/8080");
+  t.equal(
+    response.status?.message,
+    "netfence found 1 problem: NP053 cuts off 1 flow from allowedIngressNamespaces, e.g. monitoring/prometheus -> team-a/api TCP/8080",
+  );
   t.same(response.warnings, undefined);
 });
 
 t.test("every impact rule off: no computation at all", async (t) => {
   let asked = 0;
   const cluster: ImpactCluster = { ...impactCluster(objects), shapes: () => (asked++, []) };
-  const { validate } = setup({ cluster, config: { rules: { NP050: "off", NP051: "off", NP052: "off", NP053: "off" } } });
+  const { validate } = setup({
+    cluster,
+    config: { rules: { NP050: "off", NP051: "off", NP052: "off", NP053: "off" } },
+  });
   t.same(validate(create(defaultDeny)).warnings, undefined);
   t.equal(asked, 0);
 });
@@ -109,8 +133,14 @@ t.test("past the deadline: answered without impact, NP052 says so, the metric co
     allowed: true,
     warnings: ["NP052 impact not computed: took longer than 100 ms (impact.deadlineMs)"],
   });
-  t.match(await registry.getSingleMetricAsString("netfence_impact_skipped_total"), 'netfence_impact_skipped_total{reason="deadline"} 1');
-  t.match(await registry.getSingleMetricAsString("netfence_impact_duration_seconds"), "netfence_impact_duration_seconds_count 1");
+  t.match(
+    await registry.getSingleMetricAsString("netfence_impact_skipped_total"),
+    'netfence_impact_skipped_total{reason="deadline"} 1',
+  );
+  t.match(
+    await registry.getSingleMetricAsString("netfence_impact_duration_seconds"),
+    "netfence_impact_duration_seconds_count 1",
+  );
   t.match(lines.join(""), "impact check ran out of time");
 });
 
@@ -123,7 +153,10 @@ t.test("a bug in the impact path: logged, NP052, never a denial or an exception"
   };
   const { validate, registry, lines } = setup({ cluster });
   t.same(validate(create(defaultDeny)).warnings, ["NP052 impact not computed: internal error (see the netfence logs)"]);
-  t.match(await registry.getSingleMetricAsString("netfence_impact_skipped_total"), 'netfence_impact_skipped_total{reason="error"} 1');
+  t.match(
+    await registry.getSingleMetricAsString("netfence_impact_skipped_total"),
+    'netfence_impact_skipped_total{reason="error"} 1',
+  );
   t.match(lines.join(""), /"level":50.*boom/);
 });
 
@@ -136,7 +169,12 @@ t.test("a denied policy gets its denial, no impact; other kinds and DELETEs of t
   const { validate } = setup();
   const bad = policy("team-a", "bad", { ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.1/8" } }] }] });
   t.same(validate(create(bad)).warnings, undefined);
-  t.same(validate(admissionReview("Service", null, { operation: "DELETE", oldObject: { metadata: { name: "s" }, spec: {} } })), { uid: "705ab4f5-6393-11e8-b7cc-42010a800002", allowed: true });
+  t.same(
+    validate(
+      admissionReview("Service", null, { operation: "DELETE", oldObject: { metadata: { name: "s" }, spec: {} } }),
+    ),
+    { uid: "705ab4f5-6393-11e8-b7cc-42010a800002", allowed: true },
+  );
 });
 
 t.test("every impact rule's documented example triggers it", async (t) => {
@@ -151,8 +189,13 @@ t.test("every impact rule's documented example triggers it", async (t) => {
       config: { allowedIngressNamespaces: allowed ? [allowed] : [] },
       ...(/runs out of time/.test(rule.example.yaml) ? { now: () => (clock += 1000) } : {}),
     });
-    const review = deleting ? admissionReview("NetworkPolicy", null, { operation: "DELETE", name: change.metadata.name, oldObject: change }) : create(change);
+    const review = deleting
+      ? admissionReview("NetworkPolicy", null, { operation: "DELETE", name: change.metadata.name, oldObject: change })
+      : create(change);
     const warnings: string[] = validate(review).warnings ?? [];
-    t.ok(warnings.some((w) => w.startsWith(`${rule.id} `)), `${rule.id}: ${warnings.join(" | ") || "nothing"}`);
+    t.ok(
+      warnings.some((w) => w.startsWith(`${rule.id} `)),
+      `${rule.id}: ${warnings.join(" | ") || "nothing"}`,
+    );
   }
 });

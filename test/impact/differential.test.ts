@@ -9,10 +9,20 @@ import { changedFlows } from "../../src/impact/impact.ts";
 import { namespaces, pods, policies } from "../connectivity/arbitraries.ts";
 import { impactCluster, policyInput } from "./objects.ts";
 
-const podPairs = (entries: readonly { from: { members: readonly { namespace: string; name: string }[] }; to: { members: readonly { namespace: string; name: string }[] }; ports: unknown }[]) =>
+const podPairs = (
+  entries: readonly {
+    from: { members: readonly { namespace: string; name: string }[] };
+    to: { members: readonly { namespace: string; name: string }[] };
+    ports: unknown;
+  }[],
+) =>
   entries
     .flatMap(({ from, to, ports }) =>
-      from.members.flatMap((f) => to.members.flatMap((d) => (f === d ? [] : [`${f.namespace}/${f.name} -> ${d.namespace}/${d.name} ${JSON.stringify(ports)}`]))),
+      from.members.flatMap((f) =>
+        to.members.flatMap((d) =>
+          f === d ? [] : [`${f.namespace}/${f.name} -> ${d.namespace}/${d.name} ${JSON.stringify(ports)}`],
+        ),
+      ),
     )
     .sort();
 
@@ -22,8 +32,20 @@ const engineNormalised = (ports: FlowChange["ports"]) => {
   return set;
 };
 const enginePairs = (changes: readonly FlowChange[]) =>
-  changes.filter((c) => typeof c.from === "string" && typeof c.to === "string").map((c) => `${c.from} -> ${c.to} ${JSON.stringify(engineNormalised(c.ports))}`).sort();
-const engineExternal = (changes: readonly FlowChange[]) => [...new Set(changes.flatMap((c) => (typeof c.from === "string" && typeof c.to === "string" ? [] : [typeof c.from === "string" ? c.from : (c.to as string)])))].sort();
+  changes
+    .filter((c) => typeof c.from === "string" && typeof c.to === "string")
+    .map((c) => `${c.from} -> ${c.to} ${JSON.stringify(engineNormalised(c.ports))}`)
+    .sort();
+const engineExternal = (changes: readonly FlowChange[]) =>
+  [
+    ...new Set(
+      changes.flatMap((c) =>
+        typeof c.from === "string" && typeof c.to === "string"
+          ? []
+          : [typeof c.from === "string" ? c.from : (c.to as string)],
+      ),
+    ),
+  ].sort();
 
 t.test("creating, changing or deleting one policy: the same flows as the engine's whole-cluster diff", async (t) => {
   let nonEmpty = 0;
@@ -31,8 +53,16 @@ t.test("creating, changing or deleting one policy: the same flows as the engine'
     fc.property(namespaces, pods, policies, policies, fc.nat(), (nss, podList, current, candidates, pick) => {
       if (candidates.length === 0) return;
       const changed = candidates[pick % candidates.length]!;
-      const target = { ...changed, metadata: { ...changed.metadata, name: current.find((p) => p.metadata.namespace === changed.metadata.namespace)?.metadata.name ?? "new" } };
-      const existing = current.find((p) => p.metadata.namespace === target.metadata.namespace && p.metadata.name === target.metadata.name);
+      const target = {
+        ...changed,
+        metadata: {
+          ...changed.metadata,
+          name: current.find((p) => p.metadata.namespace === changed.metadata.namespace)?.metadata.name ?? "new",
+        },
+      };
+      const existing = current.find(
+        (p) => p.metadata.namespace === target.metadata.namespace && p.metadata.name === target.metadata.name,
+      );
       const others = current.filter((p) => p !== existing);
       const variants = [
         // create or update to `target`
@@ -41,7 +71,10 @@ t.test("creating, changing or deleting one policy: the same flows as the engine'
         ...(existing ? [{ before: [existing], after: [], stateBefore: current, stateAfter: others }] : []),
       ];
       for (const variant of variants) {
-        const engine = diff(clusterFromObjects([...nss, ...podList, ...variant.stateBefore]), clusterFromObjects([...nss, ...podList, ...variant.stateAfter]));
+        const engine = diff(
+          clusterFromObjects([...nss, ...podList, ...variant.stateBefore]),
+          clusterFromObjects([...nss, ...podList, ...variant.stateAfter]),
+        );
         const mine = changedFlows(impactCluster([...nss, ...podList, ...variant.stateBefore]), {
           namespace: target.metadata.namespace,
           before: variant.before.map(policyInput),
@@ -51,7 +84,8 @@ t.test("creating, changing or deleting one policy: the same flows as the engine'
         // Thrown, not t.same: fast-check then shrinks a failure to its smallest cluster and prints the seed.
         assert.deepStrictEqual(podPairs(mine.removed), enginePairs(engine.removed), "removed");
         assert.deepStrictEqual(podPairs(mine.added), enginePairs(engine.added), "added");
-        const external = (units: typeof mine.externalRemoved) => [...new Set(units.flatMap((u) => u.members.map((m) => `${m.namespace}/${m.name}`)))].sort();
+        const external = (units: typeof mine.externalRemoved) =>
+          [...new Set(units.flatMap((u) => u.members.map((m) => `${m.namespace}/${m.name}`)))].sort();
         assert.deepStrictEqual(external(mine.externalRemoved), engineExternal(engine.removed), "external removed");
         assert.deepStrictEqual(external(mine.externalAdded), engineExternal(engine.added), "external added");
       }

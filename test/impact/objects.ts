@@ -20,7 +20,16 @@ export function impactCluster(objects: readonly any[]): ImpactCluster {
 }
 
 /** Pods of a Deployment: ReplicaSet `NAME-HASH` controls them, as the API server shows it. */
-export const replica = (ns: string, deployment: string, index: number, options: { labels?: Record<string, string>; ip?: string; ports?: { name: string; containerPort: number; protocol?: string }[] } = {}) => {
+export const replica = (
+  ns: string,
+  deployment: string,
+  index: number,
+  options: {
+    labels?: Record<string, string>;
+    ip?: string;
+    ports?: { name: string; containerPort: number; protocol?: string }[];
+  } = {},
+) => {
   const hash = "5d9f8b7c6";
   return {
     apiVersion: "v1",
@@ -29,7 +38,9 @@ export const replica = (ns: string, deployment: string, index: number, options: 
       name: `${deployment}-${hash}-${index}`,
       namespace: ns,
       labels: { ...options.labels, "pod-template-hash": hash },
-      ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: `${deployment}-${hash}`, uid: "u", controller: true }],
+      ownerReferences: [
+        { apiVersion: "apps/v1", kind: "ReplicaSet", name: `${deployment}-${hash}`, uid: "u", controller: true },
+      ],
     },
     spec: { containers: [{ name: "main", image: "x", ports: options.ports ?? [] }] },
     status: { phase: "Running", ...(options.ip ? { podIP: options.ip, podIPs: [{ ip: options.ip }] } : {}) },

@@ -7,9 +7,14 @@ import { networkPolicy } from "../helpers/review.ts";
 const parse = (object: unknown) => NetworkPolicySchema.parse(object);
 
 t.test("injects the sorted allowed namespaces as one rule plus the annotation", async (t) => {
-  const result = injectAllowedIngress(parse(networkPolicy({ policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] })), ["monitoring", "ingress-nginx", "monitoring"]);
+  const result = injectAllowedIngress(
+    parse(networkPolicy({ policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] })),
+    ["monitoring", "ingress-nginx", "monitoring"],
+  );
   t.same(result.spec.ingress, [{ from: [{ podSelector: {} }] }, allowedIngressRule(["ingress-nginx", "monitoring"])]);
-  t.same(allowedIngressRule(["b", "a"]).from?.[0]?.namespaceSelector?.matchExpressions, [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["a", "b"] }]);
+  t.same(allowedIngressRule(["b", "a"]).from?.[0]?.namespaceSelector?.matchExpressions, [
+    { key: "kubernetes.io/metadata.name", operator: "In", values: ["a", "b"] },
+  ]);
   t.equal(result.metadata?.annotations?.[INJECTED_ANNOTATION], "ingress-nginx,monitoring");
 });
 
@@ -19,7 +24,9 @@ t.test("is idempotent: an injected policy is returned unchanged", async (t) => {
 });
 
 t.test("replaces a stale injected rule when the config changed", async (t) => {
-  const old = injectAllowedIngress(parse(networkPolicy({ ingress: [{ from: [{ podSelector: {} }] }] })), ["monitoring"]);
+  const old = injectAllowedIngress(parse(networkPolicy({ ingress: [{ from: [{ podSelector: {} }] }] })), [
+    "monitoring",
+  ]);
   const updated = injectAllowedIngress(old, ["monitoring", "istio-system"]);
   t.same(updated.spec.ingress, [{ from: [{ podSelector: {} }] }, allowedIngressRule(["istio-system", "monitoring"])]);
   t.equal(updated.metadata?.annotations?.[INJECTED_ANNOTATION], "istio-system,monitoring");
@@ -50,5 +57,9 @@ t.test("a rule sent with null members is the same rule: no duplicate, stale one 
   const injected = injectAllowedIngress(parse(networkPolicy({})), ["monitoring"]);
   const withNulls = JSON.parse(JSON.stringify(injected).replace('"from":', '"ports":null,"from":'));
   t.equal(injectAllowedIngress(parse(withNulls), ["monitoring"]).spec.ingress?.length, 1, "not injected twice");
-  t.same(injectAllowedIngress(parse(withNulls), ["istio-system"]).spec.ingress, [allowedIngressRule(["istio-system"])], "stale rule replaced");
+  t.same(
+    injectAllowedIngress(parse(withNulls), ["istio-system"]).spec.ingress,
+    [allowedIngressRule(["istio-system"])],
+    "stale rule replaced",
+  );
 });

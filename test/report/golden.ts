@@ -17,7 +17,11 @@ spec:
     - ipBlock: {cidr: 0.0.0.0/0}
 `;
 
-export const goldenResults = lintDocuments(parseManifests("k8s/web.yaml", input), { config: parseConfig({}), actions: {}, defaultNamespace: "default" });
+export const goldenResults = lintDocuments(parseManifests("k8s/web.yaml", input), {
+  config: parseConfig({}),
+  actions: {},
+  defaultNamespace: "default",
+});
 
 export const GOLDEN_FILES = [
   { format: "text", file: "report.txt", colour: false },

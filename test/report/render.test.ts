@@ -22,6 +22,9 @@ t.test("SARIF names every rule and locates results by line", async (t) => {
   t.ok(sarif.runs[0].tool.driver.rules.some((r: { id: string }) => r.id === "KP001"));
   t.same(
     sarif.runs[0].results.map((r: any) => [r.ruleId, r.level, r.locations[0].physicalLocation.region.startLine]),
-    [["NP021", "error", 8], ["NP024", "warning", 9]],
+    [
+      ["NP021", "error", 8],
+      ["NP024", "warning", 9],
+    ],
   );
 });

@@ -13,8 +13,13 @@ const configMap = (configConf: string, namespace = "kube-system", name = "kube-p
 });
 
 t.test("masqueradeAll true in iptables or nftables warns", async (t) => {
-  t.same(triples(findingsOf(configMap("iptables:\n  masqueradeAll: true\n"))), [["KP001", "warn", "data[config.conf]"]]);
-  t.same(masqueradeAllModes("nftables: {masqueradeAll: true}\niptables: {masqueradeAll: true}"), { ok: true, modes: ["iptables", "nftables"] });
+  t.same(triples(findingsOf(configMap("iptables:\n  masqueradeAll: true\n"))), [
+    ["KP001", "warn", "data[config.conf]"],
+  ]);
+  t.same(masqueradeAllModes("nftables: {masqueradeAll: true}\niptables: {masqueradeAll: true}"), {
+    ok: true,
+    modes: ["iptables", "nftables"],
+  });
 });
 
 t.test("masqueradeAll false or absent says nothing", async (t) => {
@@ -35,9 +40,17 @@ t.test("a config.conf that does not parse is a warning, never a denial", async (
 });
 
 t.test("KP002, not KP001: `rules: {KP001: deny}` denies masqueradeAll, never an unparseable config.conf", async (t) => {
-  t.same(triples(findingsOf(configMap("iptables: [\n"), { actions: { KP001: "deny" } })), [["KP002", "warn", "data[config.conf]"]]);
-  t.same(triples(findingsOf(configMap("iptables: {masqueradeAll: true}"), { actions: { KP001: "deny" } })), [["KP001", "deny", "data[config.conf]"]]);
-  t.same(triples(findingsOf(configMap("iptables: [\n"), { actions: { KP002: "deny" } })), [["KP002", "warn", "data[config.conf]"]], "not even when asked in code");
+  t.same(triples(findingsOf(configMap("iptables: [\n"), { actions: { KP001: "deny" } })), [
+    ["KP002", "warn", "data[config.conf]"],
+  ]);
+  t.same(triples(findingsOf(configMap("iptables: {masqueradeAll: true}"), { actions: { KP001: "deny" } })), [
+    ["KP001", "deny", "data[config.conf]"],
+  ]);
+  t.same(
+    triples(findingsOf(configMap("iptables: [\n"), { actions: { KP002: "deny" } })),
+    [["KP002", "warn", "data[config.conf]"]],
+    "not even when asked in code",
+  );
   t.throws(() => parseConfig({ rules: { KP002: "deny" } }), /KP002 never denies.*use warn or off/);
   t.same(parseConfig({ rules: { KP002: "off" } }).rules, { KP002: "off" });
 });
@@ -49,7 +62,10 @@ t.test("the rules keep no state: the parse is memoized by the reader the edge pa
   t.equal(read(text), read(text), "one reader remembers its last answer");
   t.not(kubeProxyConfigReader()(text), read(text), "and only its own");
   const seen: string[] = [];
-  const context = { ...DEFAULT_RULE_CONTEXT, readKubeProxyConfig: (configConf: string) => (seen.push(configConf), masqueradeAllModes(configConf)) };
+  const context = {
+    ...DEFAULT_RULE_CONTEXT,
+    readKubeProxyConfig: (configConf: string) => (seen.push(configConf), masqueradeAllModes(configConf)),
+  };
   evaluate({ kind: "ConfigMap", namespace: "kube-system", name: "kube-proxy", object: configMap(text) }, context, {});
   t.ok(seen.length > 0 && seen.every((read) => read === text), "KP001 and KP002 read config.conf through the context");
 });

@@ -11,7 +11,9 @@ t.test("docs/rules.md is the rendered registry (run `npm run docs` after changin
 t.test("every rule's documented example triggers that rule", async (t) => {
   // The impact rules (site `impact`) need a cluster and a change: test/impact/check.test.ts runs theirs.
   for (const { id, example } of RULES.rules.filter((rule) => rule.at !== "impact")) {
-    const rules = findingsOf(fromYaml(example.yaml), { context: { namespaceIsolated: example.isolated ?? false } }).map((f) => f.ruleId);
+    const rules = findingsOf(fromYaml(example.yaml), { context: { namespaceIsolated: example.isolated ?? false } }).map(
+      (f) => f.ruleId,
+    );
     t.ok(rules.includes(id), `${id}: got ${rules.join(", ") || "nothing"}`);
   }
 });

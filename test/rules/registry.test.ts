@@ -23,12 +23,22 @@ const NP999 = rule({
   check: (port, path) => (port.port === 6666 ? [{ path: path.child("port"), message: "6666 is the test's port" }] : []),
 });
 const registry = ruleRegistry([...RULES.rules, NP999]);
-const policy = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "p", namespace: "a" }, spec: { podSelector: {}, ingress: [{ ports: [{ port: 6666 }] }] } };
+const policy = {
+  apiVersion: "networking.k8s.io/v1",
+  kind: "NetworkPolicy",
+  metadata: { name: "p", namespace: "a" },
+  spec: { podSelector: {}, ingress: [{ ports: [{ port: 6666 }] }] },
+};
 const subject = { kind: "NetworkPolicy" as const, namespace: "a", name: "p", object: policy };
 
 t.test("the engine runs a registered rule at its site, with its default or configured action", async (t) => {
-  t.same(evaluate(subject, DEFAULT_RULE_CONTEXT, {}, registry), [{ ruleId: "NP999", action: "warn", path: "spec.ingress[0].ports[0].port", message: "6666 is the test's port" }]);
-  t.same(evaluate(subject, DEFAULT_RULE_CONTEXT, { NP999: "deny" }, registry).map((f) => f.action), ["deny"]);
+  t.same(evaluate(subject, DEFAULT_RULE_CONTEXT, {}, registry), [
+    { ruleId: "NP999", action: "warn", path: "spec.ingress[0].ports[0].port", message: "6666 is the test's port" },
+  ]);
+  t.same(
+    evaluate(subject, DEFAULT_RULE_CONTEXT, { NP999: "deny" }, registry).map((f) => f.action),
+    ["deny"],
+  );
   t.same(evaluate(subject, DEFAULT_RULE_CONTEXT, {}), [], "the built-in registry does not know it");
 });
 
@@ -44,7 +54,11 @@ t.test("the generated docs and SARIF describe it", async (t) => {
   t.match(docs, "| [NP999](#np999) | NetworkPolicy | warn | port 6666, for the registry test |");
   t.match(docs, "## NP999\n\n**port 6666, for the registry test** (NetworkPolicy, default `warn`)");
   t.match(docs, "  - {port: 6666}");
-  const results = lintDocuments(parseManifests("p.yaml", JSON.stringify(policy)), { config: parseConfig({}), actions: {}, defaultNamespace: "default" });
+  const results = lintDocuments(parseManifests("p.yaml", JSON.stringify(policy)), {
+    config: parseConfig({}),
+    actions: {},
+    defaultNamespace: "default",
+  });
   const sarif = JSON.parse(renderSarif(results, "x", registry));
   const driverRules = sarif.runs[0].tool.driver.rules;
   t.same(driverRules.at(-1), {
@@ -55,7 +69,10 @@ t.test("the generated docs and SARIF describe it", async (t) => {
     helpUri: "https://github.com/netfence/netfence/blob/main/docs/rules.md#np999",
     defaultConfiguration: { level: "warning" },
   });
-  t.equal(JSON.parse(render(results, "sarif", { colour: false, version: "x" })).runs[0].tool.driver.rules.length, driverRules.length - 1);
+  t.equal(
+    JSON.parse(render(results, "sarif", { colour: false, version: "x" })).runs[0].tool.driver.rules.length,
+    driverRules.length - 1,
+  );
 });
 
 t.test("a rule ID is registered once, and looks like one", async (t) => {

@@ -27,7 +27,9 @@ const ExpectationSchema = z.strictObject({
 
 type ExpectedFinding = z.infer<typeof ExpectedFindingSchema>;
 
-const expectations = z.record(z.string(), ExpectationSchema).parse(parse(readFileSync(new URL(EXPECTED_FILE, SEEDS), "utf8")));
+const expectations = z
+  .record(z.string(), ExpectationSchema)
+  .parse(parse(readFileSync(new URL(EXPECTED_FILE, SEEDS), "utf8")));
 const fixtureFiles = readdirSync(SEEDS)
   .filter((file) => file.endsWith(".yaml") && file !== EXPECTED_FILE)
   .sort();
@@ -50,8 +52,18 @@ function evaluateFixture(object: unknown, namespaceIsolated: boolean): Finding[]
 
 t.test("every seed fixture has an expectation, and every expectation a fixture", async (t) => {
   t.ok(fixtureFiles.length > 0, "there are seed fixtures");
-  t.same(fixtureFiles.filter((file) => !Object.hasOwn(expectations, file)), [], "fixtures without an expectation");
-  t.same(Object.keys(expectations).filter((file) => !fixtureFiles.includes(file)).sort(), [], "expectations without a fixture");
+  t.same(
+    fixtureFiles.filter((file) => !Object.hasOwn(expectations, file)),
+    [],
+    "fixtures without an expectation",
+  );
+  t.same(
+    Object.keys(expectations)
+      .filter((file) => !fixtureFiles.includes(file))
+      .sort(),
+    [],
+    "expectations without a fixture",
+  );
 });
 
 for (const file of fixtureFiles) {
@@ -69,6 +81,10 @@ for (const file of fixtureFiles) {
 
     // Isolation only decides NP040: with the switch flipped, everything else stays the same.
     const flipped = summary(evaluateFixture(object, !expected.isolated)).filter((f) => f.rule !== "NP040");
-    t.same(flipped, sorted(expected.findings.filter((f) => f.rule !== "NP040")), "with isolation flipped, only NP040 may change");
+    t.same(
+      flipped,
+      sorted(expected.findings.filter((f) => f.rule !== "NP040")),
+      "with isolation flipped, only NP040 may change",
+    );
   });
 }

@@ -6,7 +6,12 @@ import { buildApp } from "../../src/server/app.ts";
 import { admissionReview, ingressFromCidr, networkPolicy } from "../helpers/review.ts";
 import { decodePatch, testApp } from "../helpers/app.ts";
 
-async function post(app: ReturnType<typeof testApp>["app"], url: string, body: unknown, headers: Record<string, string> = {}) {
+async function post(
+  app: ReturnType<typeof testApp>["app"],
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   return app.inject({
     method: "POST",
     url,
@@ -17,7 +22,11 @@ async function post(app: ReturnType<typeof testApp>["app"], url: string, body: u
 
 t.test("/validate denies 10.0.0.1/8, naming the field and the network", async (t) => {
   const { app } = testApp();
-  const res = await post(app, "/validate", admissionReview("NetworkPolicy", ingressFromCidr("10.0.0.1/8"), { uid: "abc" }));
+  const res = await post(
+    app,
+    "/validate",
+    admissionReview("NetworkPolicy", ingressFromCidr("10.0.0.1/8"), { uid: "abc" }),
+  );
   t.equal(res.statusCode, 200);
   const { response } = res.json();
   t.equal(response.uid, "abc");
@@ -44,7 +53,10 @@ t.test("/validate denies every first CIDR rule case with its reason", async (t) 
 
 t.test("/validate allows a correct policy without warnings", async (t) => {
   const { app } = testApp();
-  const policy = networkPolicy({ policyTypes: ["Ingress"], ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8" } }] }] });
+  const policy = networkPolicy({
+    policyTypes: ["Ingress"],
+    ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8" } }] }],
+  });
   const { response } = (await post(app, "/validate", admissionReview("NetworkPolicy", policy))).json();
   t.same(response, { uid: "705ab4f5-6393-11e8-b7cc-42010a800002", allowed: true });
 });
@@ -54,7 +66,10 @@ t.test("/validate denies egress rules that policyTypes makes Kubernetes ignore (
   const policy = networkPolicy({ policyTypes: ["Ingress"], egress: [{ to: [{ podSelector: {} }] }] });
   const { response } = (await post(app, "/validate", admissionReview("NetworkPolicy", policy))).json();
   t.equal(response.allowed, false);
-  t.match(response.status.message, /NP003 spec\.egress: .*add `Egress` to `spec\.policyTypes` or delete the egress rules/);
+  t.match(
+    response.status.message,
+    /NP003 spec\.egress: .*add `Egress` to `spec\.policyTypes` or delete the egress rules/,
+  );
 });
 
 t.test("/validate denies a policyTypes value in the wrong case (NP002)", async (t) => {
@@ -67,28 +82,40 @@ t.test("/validate denies a policyTypes value in the wrong case (NP002)", async (
 
 t.test("/validate warns with the rule ID first (NP024)", async (t) => {
   const { app } = testApp();
-  const { response } = (await post(app, "/validate", admissionReview("NetworkPolicy", ingressFromCidr("0.0.0.0/0")))).json();
+  const { response } = (
+    await post(app, "/validate", admissionReview("NetworkPolicy", ingressFromCidr("0.0.0.0/0")))
+  ).json();
   t.equal(response.allowed, true);
   t.match(response.warnings[0], /^NP024 spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr: /);
 });
 
 t.test("a rule set to warn in the config warns instead of denying", async (t) => {
   const { app } = testApp({ rules: { NP021: "warn" } });
-  const { response } = (await post(app, "/validate", admissionReview("NetworkPolicy", ingressFromCidr("10.0.0.1/8")))).json();
+  const { response } = (
+    await post(app, "/validate", admissionReview("NetworkPolicy", ingressFromCidr("10.0.0.1/8")))
+  ).json();
   t.equal(response.allowed, true);
   t.match(response.warnings[0], /^NP021 /);
 });
 
 t.test("a rule set to off says nothing", async (t) => {
   const { app } = testApp({ rules: { NP021: "off" } });
-  const { response } = (await post(app, "/validate", admissionReview("NetworkPolicy", ingressFromCidr("10.0.0.1/8")))).json();
+  const { response } = (
+    await post(app, "/validate", admissionReview("NetworkPolicy", ingressFromCidr("10.0.0.1/8")))
+  ).json();
   t.same(response, { uid: "705ab4f5-6393-11e8-b7cc-42010a800002", allowed: true });
 });
 
 t.test("DELETE is allowed untouched", async (t) => {
   const { app } = testApp();
   for (const url of ["/validate", "/mutate"]) {
-    const { response } = (await post(app, url, admissionReview("NetworkPolicy", null, { operation: "DELETE", oldObject: ingressFromCidr("10.0.0.1/8") }))).json();
+    const { response } = (
+      await post(
+        app,
+        url,
+        admissionReview("NetworkPolicy", null, { operation: "DELETE", oldObject: ingressFromCidr("10.0.0.1/8") }),
+      )
+    ).json();
     t.same(response, { uid: "705ab4f5-6393-11e8-b7cc-42010a800002", allowed: true }, url);
   }
 });
@@ -105,26 +132,51 @@ t.test("UPDATE keeps a denial the stored object already had as a warning", async
   const { app } = testApp();
   const old = ingressFromCidr("10.0.0.1/8");
   const updated = { ...old, metadata: { ...old.metadata, labels: { team: "a" } } };
-  const { response } = (await post(app, "/validate", admissionReview("NetworkPolicy", updated, { operation: "UPDATE", oldObject: old }))).json();
+  const { response } = (
+    await post(app, "/validate", admissionReview("NetworkPolicy", updated, { operation: "UPDATE", oldObject: old }))
+  ).json();
   t.equal(response.allowed, true);
-  t.match(response.warnings[0], /^NP021 spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr: already stored, allowed on update/);
+  t.match(
+    response.warnings[0],
+    /^NP021 spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr: already stored, allowed on update/,
+  );
   const worse = ingressFromCidr("10.0.0.2/8");
-  const second = (await post(app, "/validate", admissionReview("NetworkPolicy", worse, { operation: "UPDATE", oldObject: old }))).json();
+  const second = (
+    await post(app, "/validate", admissionReview("NetworkPolicy", worse, { operation: "UPDATE", oldObject: old }))
+  ).json();
   t.equal(second.response.allowed, false, "a new bad value at the same field is still denied");
 });
 
 t.test("/mutate injects the allowed namespaces in an isolated namespace", async (t) => {
   const { app } = testApp({ allowedIngressNamespaces: ["monitoring", "ingress-nginx"] }, (ns) => ns === "team-a");
-  const { response } = (await post(app, "/mutate", admissionReview("NetworkPolicy", networkPolicy({ policyTypes: ["Ingress"] })))).json();
+  const { response } = (
+    await post(app, "/mutate", admissionReview("NetworkPolicy", networkPolicy({ policyTypes: ["Ingress"] })))
+  ).json();
   t.equal(response.allowed, true);
   t.equal(response.patchType, "JSONPatch");
   t.same(decodePatch(response.patch), [
     {
       op: "add",
       path: "/spec/ingress",
-      value: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["ingress-nginx", "monitoring"] }] } }] }],
+      value: [
+        {
+          from: [
+            {
+              namespaceSelector: {
+                matchExpressions: [
+                  { key: "kubernetes.io/metadata.name", operator: "In", values: ["ingress-nginx", "monitoring"] },
+                ],
+              },
+            },
+          ],
+        },
+      ],
     },
-    { op: "add", path: "/metadata/annotations", value: { "netfence.io/injected-ingress-namespaces": "ingress-nginx,monitoring" } },
+    {
+      op: "add",
+      path: "/metadata/annotations",
+      value: { "netfence.io/injected-ingress-namespaces": "ingress-nginx,monitoring" },
+    },
   ]);
 });
 
@@ -134,24 +186,46 @@ t.test("/mutate leaves policies of other namespaces alone", async (t) => {
   t.same(response, { uid: "705ab4f5-6393-11e8-b7cc-42010a800002", allowed: true });
 });
 
-const badBodies: Record<string, { body: string | Buffer; status: number; says: RegExp; headers?: Record<string, string> }> = {
+const badBodies: Record<
+  string,
+  { body: string | Buffer; status: number; says: RegExp; headers?: Record<string, string> }
+> = {
   "not JSON": { body: "garbage{", status: 400, says: /not valid JSON/ },
-  "JSON but not an AdmissionReview": { body: JSON.stringify({ hello: "world" }), status: 400, says: /not an admission\.k8s\.io\/v1 AdmissionReview/ },
+  "JSON but not an AdmissionReview": {
+    body: JSON.stringify({ hello: "world" }),
+    status: 400,
+    says: /not an admission\.k8s\.io\/v1 AdmissionReview/,
+  },
   "a JSON array": { body: "[1,2,3]", status: 400, says: /AdmissionReview/ },
   "missing uid": {
-    body: JSON.stringify({ ...admissionReview("NetworkPolicy", {}), request: { ...admissionReview("NetworkPolicy", {}).request, uid: undefined } }),
+    body: JSON.stringify({
+      ...admissionReview("NetworkPolicy", {}),
+      request: { ...admissionReview("NetworkPolicy", {}).request, uid: undefined },
+    }),
     status: 400,
     says: /request\.uid/,
   },
-  "wrong apiVersion": { body: JSON.stringify({ ...admissionReview("NetworkPolicy", {}), apiVersion: "admission.k8s.io/v1beta1" }), status: 400, says: /apiVersion: must be admission\.k8s\.io\/v1/ },
+  "wrong apiVersion": {
+    body: JSON.stringify({ ...admissionReview("NetworkPolicy", {}), apiVersion: "admission.k8s.io/v1beta1" }),
+    status: 400,
+    says: /apiVersion: must be admission\.k8s\.io\/v1/,
+  },
   "an unknown operation": {
-    body: JSON.stringify({ ...admissionReview("NetworkPolicy", {}), request: { ...admissionReview("NetworkPolicy", {}).request, operation: "PATCH" } }),
+    body: JSON.stringify({
+      ...admissionReview("NetworkPolicy", {}),
+      request: { ...admissionReview("NetworkPolicy", {}).request, operation: "PATCH" },
+    }),
     status: 400,
     says: /request\.operation/,
   },
   "a body of 4 MiB": { body: Buffer.alloc(4 * 1024 * 1024, " "), status: 413, says: /too large|exceed/i },
   "an empty body": { body: "", status: 400, says: /empty/i },
-  "the wrong content type": { body: "x=1", status: 415, says: /content-type/i, headers: { "content-type": "application/x-www-form-urlencoded" } },
+  "the wrong content type": {
+    body: "x=1",
+    status: 415,
+    says: /content-type/i,
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  },
 };
 
 t.test("bodies that are not AdmissionReviews get a 4xx with a JSON error, never a 500", async (t) => {
@@ -173,10 +247,14 @@ t.test("health, readiness and metrics", async (t) => {
   await post(app, "/validate", admissionReview("NetworkPolicy", ingressFromCidr("10.0.0.1/8")));
   await post(app, "/validate", "garbage");
   const metrics = (await app.inject({ method: "GET", url: "/metrics" })).body;
-  t.match(metrics, 'netfence_admission_requests_total{webhook="validate",kind="NetworkPolicy",operation="CREATE",decision="denied"} 1');
+  t.match(
+    metrics,
+    'netfence_admission_requests_total{webhook="validate",kind="NetworkPolicy",operation="CREATE",decision="denied"} 1',
+  );
   t.match(metrics, 'netfence_findings_total{rule="NP021",action="deny"} 1');
   t.match(metrics, 'netfence_bad_requests_total{status="400"} 1');
-  for (const le of ["0.001", "0.005", "0.025"]) t.match(metrics, `netfence_admission_duration_seconds_bucket{le="${le}",webhook="validate"}`);
+  for (const le of ["0.001", "0.005", "0.025"])
+    t.match(metrics, `netfence_admission_duration_seconds_bucket{le="${le}",webhook="validate"}`);
 });
 
 t.test("the admission decision log line counts findings per rule; it never lists them one by one", async (t) => {
@@ -185,8 +263,17 @@ t.test("the admission decision log line counts findings per rule; it never lists
   const config = parseConfig({});
   const app = buildApp({ policy: admissionPolicy(config), bodyLimitBytes: config.bodyLimitBytes, logger });
   t.teardown(() => app.close());
-  const peers = Array.from({ length: 20_000 }, (_, i) => (i % 2 === 0 ? { namespaceSelector: { matchLabels: { a: "b" } } } : { podSelector: { matchLabels: { c: "d" } } }));
-  const res = await app.inject({ method: "POST", url: "/validate", payload: admissionReview("NetworkPolicy", networkPolicy({ ingress: [{ from: [...peers, { ipBlock: { cidr: "10.0.0.1/8" } }] }] })) });
+  const peers = Array.from({ length: 20_000 }, (_, i) =>
+    i % 2 === 0 ? { namespaceSelector: { matchLabels: { a: "b" } } } : { podSelector: { matchLabels: { c: "d" } } },
+  );
+  const res = await app.inject({
+    method: "POST",
+    url: "/validate",
+    payload: admissionReview(
+      "NetworkPolicy",
+      networkPolicy({ ingress: [{ from: [...peers, { ipBlock: { cidr: "10.0.0.1/8" } }] }] }),
+    ),
+  });
   t.equal(res.statusCode, 200);
   const decision = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === "admission decision");
   t.same(decision.rules, { "NP041:warn": 10_000, "NP021:deny": 1 });

@@ -23,7 +23,9 @@ t.test("rotating the certificate under a steady stream of requests fails none of
   const worker = async () => {
     while (running) {
       // A new connection per request, so that every handshake picks the current certificate.
-      const res = await post(server.port, trusted as unknown as string, "/validate", body, { connection: "close" }).catch((e: Error) => ({ status: 0, body: e.message }));
+      const res = await post(server.port, trusted as unknown as string, "/validate", body, {
+        connection: "close",
+      }).catch((e: Error) => ({ status: 0, body: e.message }));
       if (res.status === 200 && JSON.parse(res.body).response.allowed === false) ok++;
       else failures.push(`${res.status} ${res.body.slice(0, 100)}`);
     }
@@ -57,12 +59,26 @@ t.test("SIGTERM under load: in-flight requests are answered, new ones refused, e
   const files = await tlsFiles();
   const port = await freePort();
   const configFile = join(files.dir, "config.yaml");
-  writeFileSync(configFile, stringify({ listen: { port }, tls: { certFile: files.certFile, keyFile: files.keyFile }, shutdownGraceSeconds: 10, logLevel: "info" }));
-  const child = spawn(process.execPath, [new URL("../../src/cli.ts", import.meta.url).pathname, "serve", "--config", configFile], { env: { ...process.env, KUBECONFIG: "" } });
+  writeFileSync(
+    configFile,
+    stringify({
+      listen: { port },
+      tls: { certFile: files.certFile, keyFile: files.keyFile },
+      shutdownGraceSeconds: 10,
+      logLevel: "info",
+    }),
+  );
+  const child = spawn(
+    process.execPath,
+    [new URL("../../src/cli.ts", import.meta.url).pathname, "serve", "--config", configFile],
+    { env: { ...process.env, KUBECONFIG: "" } },
+  );
   let logs = "";
   child.stdout.on("data", (d) => (logs += d));
   child.stderr.on("data", (d) => (logs += d));
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on("exit", (code) => resolve({ code, at: Date.now() })));
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    child.on("exit", (code) => resolve({ code, at: Date.now() })),
+  );
   const ca = files.certs.caCert;
   // Up to 60 s: on a loaded machine, starting Node and loading the sources alone can take over 10 s.
   for (let i = 0; i < 600 && !/netfence is serving/.test(logs); i++) await new Promise((r) => setTimeout(r, 100));
@@ -70,14 +86,20 @@ t.test("SIGTERM under load: in-flight requests are answered, new ones refused, e
   const inFlight = 10;
   const body = JSON.stringify(admissionReview("NetworkPolicy", ingressFromCidr("10.0.0.1/8")));
   const sockets = await Promise.all(
-    Array.from({ length: inFlight }, () => new Promise<import("node:tls").TLSSocket>((resolve, reject) => {
-      const socket = connect({ host: "127.0.0.1", port, ca, servername: "localhost" }, () => {
-        // Headers and half the body: the request is in flight when SIGTERM arrives.
-        socket.write(`POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 100)}`);
-        resolve(socket);
-      });
-      socket.on("error", reject);
-    })),
+    Array.from(
+      { length: inFlight },
+      () =>
+        new Promise<import("node:tls").TLSSocket>((resolve, reject) => {
+          const socket = connect({ host: "127.0.0.1", port, ca, servername: "localhost" }, () => {
+            // Headers and half the body: the request is in flight when SIGTERM arrives.
+            socket.write(
+              `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 100)}`,
+            );
+            resolve(socket);
+          });
+          socket.on("error", reject);
+        }),
+    ),
   );
   const answers = sockets.map(
     (socket) =>
@@ -105,12 +127,20 @@ t.test("SIGTERM under load: in-flight requests are answered, new ones refused, e
   t.equal(code, 0, "exit code 0");
   t.ok(at - signalled < 10_000, `exited ${at - signalled} ms after SIGTERM, within the grace period`);
   t.match(logs, /shutting down: finishing in-flight requests/);
-  t.comment(`shutdown under load: ${answered}/${inFlight} in-flight answered, lost 0, exit ${code} after ${at - signalled} ms`);
+  t.comment(
+    `shutdown under load: ${answered}/${inFlight} in-flight answered, lost 0, exit ${code} after ${at - signalled} ms`,
+  );
 });
 
 t.test("SIGTERM still exits 0 when the reader of stdout is gone (a dead supervisor)", async (t) => {
   const child = spawn(process.execPath, [new URL("../../src/cli.ts", import.meta.url).pathname, "serve"], {
-    env: { ...process.env, NETFENCE_LISTEN_PORT: "0", NETFENCE_LOG_LEVEL: "debug", KUBECONFIG: "", NETFENCE_CONFIG: "" },
+    env: {
+      ...process.env,
+      NETFENCE_LISTEN_PORT: "0",
+      NETFENCE_LOG_LEVEL: "debug",
+      KUBECONFIG: "",
+      NETFENCE_CONFIG: "",
+    },
     stdio: ["ignore", "pipe", "ignore"],
   });
   let logs = "";
@@ -121,7 +151,9 @@ t.test("SIGTERM still exits 0 when the reader of stdout is gone (a dead supervis
   await new Promise((r) => setTimeout(r, 200));
   const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
   child.kill("SIGTERM");
-  const timeout = new Promise<string>((resolve) => setTimeout(() => resolve("still running after 15 s"), 15_000).unref());
+  const timeout = new Promise<string>((resolve) =>
+    setTimeout(() => resolve("still running after 15 s"), 15_000).unref(),
+  );
   const result = await Promise.race([exited, timeout]);
   if (result === "still running after 15 s") child.kill("SIGKILL");
   t.equal(result, 0);

@@ -77,7 +77,10 @@ function processAlive(pid: number): boolean {
 }
 
 async function netnsList(): Promise<string[]> {
-  return (await sh("ip", ["netns", "list"])).split("\n").map((line) => line.split(" ")[0]!).filter((name) => name !== "");
+  return (await sh("ip", ["netns", "list"]))
+    .split("\n")
+    .map((line) => line.split(" ")[0]!)
+    .filter((name) => name !== "");
 }
 
 /** Ends what a run left behind when it was killed before its teardown: netns `nfdp<pid>-*` of dead pids. */
@@ -99,7 +102,8 @@ export async function dataplaneUnavailable(): Promise<string | undefined> {
   if (process.platform !== "linux") return "needs Linux network namespaces";
   if (process.getuid?.() !== 0) return "needs root (network namespaces, iptables, ipset)";
   for (const command of ["ip", "iptables", "iptables-save", "iptables-restore", "ipset", "socat"]) {
-    if ((await sh("sh", ["-c", `command -v ${command}`]).catch(() => "")) === "") return `needs \`${command}\` on PATH (.ci/run installs the Debian packages)`;
+    if ((await sh("sh", ["-c", `command -v ${command}`]).catch(() => "")) === "")
+      return `needs \`${command}\` on PATH (.ci/run installs the Debian packages)`;
   }
   const probe = `${NETNS_PREFIX}${process.pid}-check`;
   try {
@@ -146,11 +150,21 @@ export class Dataplane {
     this.socketDir = join(cluster.dir, "dataplane");
   }
 
-  private start(name: string, netns: string | undefined, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  private start(
+    name: string,
+    netns: string | undefined,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+  ): ChildProcess {
     const log = createWriteStream(join(this.socketDir, `${name.replace(/\//g, "_")}.log`), { flags: "a" });
     const argv = netns === undefined ? [command, ...args] : ["ip", "netns", "exec", netns, command, ...args];
     // A process group of its own: teardown signals the group, so nothing it forked (socat) survives.
-    const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     this.processes.push({ name, child });
@@ -169,38 +183,76 @@ export class Dataplane {
     await this.addNetns(this.nodeNetns);
     // icmp_ratelimit=0: a REJECT's port-unreachable is otherwise rate-limited per destination and
     // blocked probes would look like timeouts (notes/dataplane.md #1).
-    await sh("ip", ["netns", "exec", this.nodeNetns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv4.icmp_ratelimit=0"]);
+    await sh("ip", [
+      "netns",
+      "exec",
+      this.nodeNetns,
+      "sysctl",
+      "-q",
+      "-w",
+      "net.ipv4.ip_forward=1",
+      "net.ipv4.icmp_ratelimit=0",
+    ]);
 
     // The API server stays on the host's loopback; the node namespace reaches it at the same address
     // through a relay over a Unix socket, so kube-router can use the harness's kubeconfig as it is.
     const apiPort = new URL(this.cluster.apiserverUrl).port;
     const relaySocket = join(this.socketDir, "apiserver.sock");
-    this.start("relay-host", undefined, "socat", [`UNIX-LISTEN:${relaySocket},fork,unlink-early`, `TCP:127.0.0.1:${apiPort}`]);
-    this.start("relay-node", this.nodeNetns, "socat", [`TCP-LISTEN:${apiPort},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${relaySocket}`]);
+    this.start("relay-host", undefined, "socat", [
+      `UNIX-LISTEN:${relaySocket},fork,unlink-early`,
+      `TCP:127.0.0.1:${apiPort}`,
+    ]);
+    this.start("relay-node", this.nodeNetns, "socat", [
+      `TCP-LISTEN:${apiPort},bind=127.0.0.1,fork,reuseaddr`,
+      `UNIX-CONNECT:${relaySocket}`,
+    ]);
 
-    await this.api("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: NODE_NAME, labels: { "kubernetes.io/hostname": NODE_NAME } } });
-    await this.writeStatus(`/api/v1/nodes/${NODE_NAME}`, { addresses: [{ type: "InternalIP", address: GATEWAY }, { type: "Hostname", address: NODE_NAME }] });
+    await this.api("POST", "/api/v1/nodes", {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: NODE_NAME, labels: { "kubernetes.io/hostname": NODE_NAME } },
+    });
+    await this.writeStatus(`/api/v1/nodes/${NODE_NAME}`, {
+      addresses: [
+        { type: "InternalIP", address: GATEWAY },
+        { type: "Hostname", address: NODE_NAME },
+      ],
+    });
 
     const kubeRouter = join(this.cluster.bin, "kube-router");
     if (!existsSync(kubeRouter)) throw new Error(`${kubeRouter} is missing: test/e2e/build-binaries.sh builds it`);
     // NODE_NAME first: kube-router would otherwise pick a Node named like the machine (notes #Topology).
-    this.start("kube-router", this.nodeNetns, kubeRouter, [
-      "--run-firewall=true",
-      "--run-router=false",
-      "--run-service-proxy=false",
-      `--kubeconfig=${this.cluster.kubeconfig}`,
-      `--hostname-override=${NODE_NAME}`,
-      "--health-port=0",
-      "--service-cluster-ip-range=10.0.0.0/24",
-    ], { NODE_NAME });
+    this.start(
+      "kube-router",
+      this.nodeNetns,
+      kubeRouter,
+      [
+        "--run-firewall=true",
+        "--run-router=false",
+        "--run-service-proxy=false",
+        `--kubeconfig=${this.cluster.kubeconfig}`,
+        `--hostname-override=${NODE_NAME}`,
+        "--health-port=0",
+        "--service-cluster-ip-range=10.0.0.0/24",
+      ],
+      { NODE_NAME },
+    );
 
-    await this.api("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "dataplane-sentinel" } });
+    await this.api("POST", "/api/v1/namespaces", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "dataplane-sentinel" },
+    });
     const [client, server] = await Promise.all([
       this.addPod({ namespace: "dataplane-sentinel", name: "client", labels: { role: "client" } }),
       this.addPod({ namespace: "dataplane-sentinel", name: "server", labels: { role: "server" } }),
     ]);
     this.sentinel = { client: client!, server: server!, present: false };
-    await this.until("the sentinel pods to answer each other", async () => this.isOpen(await this.probe(client!, server!, this.ports[0]!, "TCP"), server!), 30_000);
+    await this.until(
+      "the sentinel pods to answer each other",
+      async () => this.isOpen(await this.probe(client!, server!, this.ports[0]!, "TCP"), server!),
+      30_000,
+    );
     // Open proves only the servers: kube-router is up once it enforces the sentinel's first toggle.
     await this.barrier(STARTUP_TIMEOUT_MS);
   }
@@ -210,8 +262,16 @@ export class Dataplane {
    * process, which matters for the hundreds of objects a differential run writes. Throws on an error
    * status unless `allowFailure`, then returns it.
    */
-  async api(method: string, path: string, body?: unknown, options: { patch?: boolean; allowFailure?: boolean } = {}): Promise<{ status: number; json: any }> {
-    this.caCert ??= Buffer.from(parse(readFileSync(this.cluster.kubeconfig, "utf8")).clusters[0].cluster["certificate-authority-data"], "base64").toString();
+  async api(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { patch?: boolean; allowFailure?: boolean } = {},
+  ): Promise<{ status: number; json: any }> {
+    this.caCert ??= Buffer.from(
+      parse(readFileSync(this.cluster.kubeconfig, "utf8")).clusters[0].cluster["certificate-authority-data"],
+      "base64",
+    ).toString();
     const url = new URL(path, this.cluster.apiserverUrl);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const response = await new Promise<{ status: number; json: any }>((resolveCall, reject) => {
@@ -223,7 +283,9 @@ export class Dataplane {
           headers: {
             authorization: `Bearer ${this.cluster.token}`,
             accept: "application/json",
-            ...(payload === undefined ? {} : { "content-type": options.patch ? "application/merge-patch+json" : "application/json" }),
+            ...(payload === undefined
+              ? {}
+              : { "content-type": options.patch ? "application/merge-patch+json" : "application/json" }),
           },
         },
         (res) => {
@@ -235,7 +297,8 @@ export class Dataplane {
       call.on("error", reject);
       call.end(payload);
     });
-    if (response.status >= 300 && !options.allowFailure) throw new Error(`${method} ${path}: ${response.status} ${response.json.message ?? ""}`);
+    if (response.status >= 300 && !options.allowFailure)
+      throw new Error(`${method} ${path}: ${response.status} ${response.json.message ?? ""}`);
     return response;
   }
 
@@ -274,7 +337,12 @@ export class Dataplane {
     await sh("ip", [...pod, "route", "add", "198.18.0.0/16", "via", GATEWAY, "dev", "eth0"]);
 
     const controlSocket = join(this.socketDir, `${veth}.sock`);
-    const agent = this.start(`pod-${veth}`, netns, process.execPath, [join(import.meta.dirname, "pod-agent.ts"), answer, controlSocket, this.ports.join(",")]);
+    const agent = this.start(`pod-${veth}`, netns, process.execPath, [
+      join(import.meta.dirname, "pod-agent.ts"),
+      answer,
+      controlSocket,
+      this.ports.join(","),
+    ]);
     await new Promise<void>((resolveReady, reject) => {
       agent.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolveReady());
       agent.once("exit", (code) => reject(new Error(`the agent of ${answer} exited with ${code}`)));
@@ -290,7 +358,10 @@ export class Dataplane {
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels },
-      spec: { nodeName: NODE_NAME, containers: [{ name: "agent", image: "netfence.invalid/pod-agent", ports: containerPorts }] },
+      spec: {
+        nodeName: NODE_NAME,
+        containers: [{ name: "agent", image: "netfence.invalid/pod-agent", ports: containerPorts }],
+      },
     };
     const path = `/api/v1/namespaces/${spec.namespace}/pods`;
     await this.api("POST", path, manifest);
@@ -331,14 +402,21 @@ export class Dataplane {
     const sentinel = this.sentinel!;
     sentinel.present = !sentinel.present;
     if (sentinel.present) {
-      const policy = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "sentinel", namespace: "dataplane-sentinel" }, spec: { podSelector: { matchLabels: { role: "server" } }, policyTypes: ["Ingress"] } };
+      const policy = {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { name: "sentinel", namespace: "dataplane-sentinel" },
+        spec: { podSelector: { matchLabels: { role: "server" } }, policyTypes: ["Ingress"] },
+      };
       await this.api("POST", SENTINEL_POLICIES, policy);
     } else {
       await this.api("DELETE", `${SENTINEL_POLICIES}/sentinel`);
     }
     await this.until(
       `kube-router to apply the sentinel policy (${sentinel.present ? "created" : "deleted"}); look for "Aborting sync" in ${join(this.socketDir, "kube-router.log")}`,
-      async () => this.isOpen(await this.probe(sentinel.client, sentinel.server, this.ports[0]!, "TCP"), sentinel.server) !== sentinel.present,
+      async () =>
+        this.isOpen(await this.probe(sentinel.client, sentinel.server, this.ports[0]!, "TCP"), sentinel.server) !==
+        sentinel.present,
       timeoutMs,
     );
   }
@@ -352,7 +430,10 @@ export class Dataplane {
   }
 
   private async stop({ child }: Started): Promise<void> {
-    this.processes.splice(this.processes.findIndex((p) => p.child === child), 1);
+    this.processes.splice(
+      this.processes.findIndex((p) => p.child === child),
+      1,
+    );
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
     const exited = new Promise((r) => child.once("exit", r));
     const signalGroup = (signal: NodeJS.Signals) => {

@@ -12,13 +12,21 @@ import fc from "fast-check";
 import ipaddr from "ipaddr.js";
 import t from "tap";
 import { stringify } from "yaml";
-import { clusterFromObjects, explain, verdict, type Cluster as EngineCluster } from "../../../src/connectivity/index.ts";
+import {
+  clusterFromObjects,
+  explain,
+  verdict,
+  type Cluster as EngineCluster,
+} from "../../../src/connectivity/index.ts";
 import { Cluster } from "../harness.ts";
 import { Dataplane, dataplaneUnavailable, type PodNetwork, type Protocol } from "./dataplane.ts";
 import { kubeRouterVerdict } from "./kube-router-divergences.ts";
 
 const RUNS = Number(process.env.NETFENCE_DIFFERENTIAL_RUNS ?? 100);
-const SEED = process.env.NETFENCE_DIFFERENTIAL_SEED === undefined ? Date.now() % 2 ** 31 : Number(process.env.NETFENCE_DIFFERENTIAL_SEED);
+const SEED =
+  process.env.NETFENCE_DIFFERENTIAL_SEED === undefined
+    ? Date.now() % 2 ** 31
+    : Number(process.env.NETFENCE_DIFFERENTIAL_SEED);
 const FLOWS_PER_CASE = 40;
 const NAMESPACES = ["d0", "d1", "d2", "d3"];
 const MAX_PODS = 8;
@@ -30,7 +38,8 @@ const PROTOCOLS: Protocol[] = ["TCP", "UDP"];
 
 const podLabel = fc.constantFrom<[string, string]>(["app", "x"], ["app", "y"], ["tier", "f"]);
 const nsLabel = fc.constantFrom<[string, string]>(["env", "prod"], ["env", "dev"], ["team", "a"]);
-const labelsOf = (pair: fc.Arbitrary<[string, string]>) => fc.array(pair, { maxLength: 2 }).map((pairs) => Object.fromEntries(pairs) as Record<string, string>);
+const labelsOf = (pair: fc.Arbitrary<[string, string]>) =>
+  fc.array(pair, { maxLength: 2 }).map((pairs) => Object.fromEntries(pairs) as Record<string, string>);
 
 const selector = (pair: fc.Arbitrary<[string, string]>, names: string[]) =>
   fc.oneof(
@@ -39,9 +48,24 @@ const selector = (pair: fc.Arbitrary<[string, string]>, names: string[]) =>
     fc.record({
       matchExpressions: fc.array(
         fc.oneof(
-          fc.record({ key: fc.constantFrom("app", "env"), operator: fc.constantFrom("In", "NotIn"), values: fc.subarray(["x", "y", "prod"], { minLength: 1 }) }),
-          ...(names.length === 0 ? [] : [fc.record({ key: fc.constant("kubernetes.io/metadata.name"), operator: fc.constantFrom("In", "NotIn"), values: fc.subarray(names, { minLength: 1 }) })]),
-          fc.record({ key: fc.constantFrom("app", "tier", "team"), operator: fc.constantFrom("Exists", "DoesNotExist") }),
+          fc.record({
+            key: fc.constantFrom("app", "env"),
+            operator: fc.constantFrom("In", "NotIn"),
+            values: fc.subarray(["x", "y", "prod"], { minLength: 1 }),
+          }),
+          ...(names.length === 0
+            ? []
+            : [
+                fc.record({
+                  key: fc.constant("kubernetes.io/metadata.name"),
+                  operator: fc.constantFrom("In", "NotIn"),
+                  values: fc.subarray(names, { minLength: 1 }),
+                }),
+              ]),
+          fc.record({
+            key: fc.constantFrom("app", "tier", "team"),
+            operator: fc.constantFrom("Exists", "DoesNotExist"),
+          }),
         ),
         { minLength: 1, maxLength: 2 },
       ),
@@ -54,7 +78,14 @@ interface IpBlockSketch {
   prefix: number;
   exceptSlot?: number;
 }
-const ipBlockSketch = fc.record({ slot: fc.nat(MAX_PODS - 1), prefix: fc.constantFrom(32, 30, 29, 28, 16), exceptSlot: fc.option(fc.nat(MAX_PODS - 1), { nil: undefined }) }, { requiredKeys: ["slot", "prefix"] });
+const ipBlockSketch = fc.record(
+  {
+    slot: fc.nat(MAX_PODS - 1),
+    prefix: fc.constantFrom(32, 30, 29, 28, 16),
+    exceptSlot: fc.option(fc.nat(MAX_PODS - 1), { nil: undefined }),
+  },
+  { requiredKeys: ["slot", "prefix"] },
+);
 
 const peer = fc.oneof(
   fc.record({ podSelector: selector(podLabel, []) }),
@@ -65,12 +96,25 @@ const peer = fc.oneof(
 
 const policyPort = fc.oneof(
   fc.record({ protocol: fc.constantFrom("TCP", "UDP") }),
-  fc.record({ protocol: fc.constantFrom("TCP", "UDP"), port: fc.constantFrom(80, 81, 8080) }, { requiredKeys: ["port"] }),
-  fc.record({ protocol: fc.constantFrom("TCP", "UDP"), port: fc.constantFrom("http", "alt") }, { requiredKeys: ["port"] }),
-  fc.record({ protocol: fc.constantFrom("TCP", "UDP"), port: fc.constant(80), endPort: fc.constantFrom(81, 8080) }, { requiredKeys: ["port", "endPort"] }),
+  fc.record(
+    { protocol: fc.constantFrom("TCP", "UDP"), port: fc.constantFrom(80, 81, 8080) },
+    { requiredKeys: ["port"] },
+  ),
+  fc.record(
+    { protocol: fc.constantFrom("TCP", "UDP"), port: fc.constantFrom("http", "alt") },
+    { requiredKeys: ["port"] },
+  ),
+  fc.record(
+    { protocol: fc.constantFrom("TCP", "UDP"), port: fc.constant(80), endPort: fc.constantFrom(81, 8080) },
+    { requiredKeys: ["port", "endPort"] },
+  ),
 );
 
-const rule = (peers: "from" | "to") => fc.record({ [peers]: fc.array(peer, { maxLength: 2 }), ports: fc.array(policyPort, { maxLength: 2 }) }, { requiredKeys: [] });
+const rule = (peers: "from" | "to") =>
+  fc.record(
+    { [peers]: fc.array(peer, { maxLength: 2 }), ports: fc.array(policyPort, { maxLength: 2 }) },
+    { requiredKeys: [] },
+  );
 
 const policySketch = fc.record(
   {
@@ -87,12 +131,24 @@ const policySketch = fc.record(
 
 const namedPorts = fc.record({
   http: fc.option(fc.constantFrom(80, 8080), { nil: undefined }),
-  alt: fc.option(fc.record({ containerPort: fc.constantFrom(81, 8080), protocol: fc.constantFrom<Protocol>("TCP", "UDP") }), { nil: undefined }),
+  alt: fc.option(
+    fc.record({ containerPort: fc.constantFrom(81, 8080), protocol: fc.constantFrom<Protocol>("TCP", "UDP") }),
+    { nil: undefined },
+  ),
 });
 
-const podSketch = fc.record({ namespace: fc.nat(NAMESPACES.length - 1), labels: labelsOf(podLabel), ports: namedPorts });
+const podSketch = fc.record({
+  namespace: fc.nat(NAMESPACES.length - 1),
+  labels: labelsOf(podLabel),
+  ports: namedPorts,
+});
 
-const flowSketch = fc.record({ from: fc.nat(MAX_PODS - 1), to: fc.nat(MAX_PODS - 1), port: fc.constantFrom(...PORTS), protocol: fc.constantFrom(...PROTOCOLS) });
+const flowSketch = fc.record({
+  from: fc.nat(MAX_PODS - 1),
+  to: fc.nat(MAX_PODS - 1),
+  port: fc.constantFrom(...PORTS),
+  protocol: fc.constantFrom(...PROTOCOLS),
+});
 
 const caseSketch = fc.record({
   namespaceLabels: fc.tuple(...NAMESPACES.map(() => labelsOf(nsLabel))),
@@ -105,7 +161,8 @@ type CaseSketch = typeof caseSketch extends fc.Arbitrary<infer T> ? T : never;
 // ---- from sketches to manifests -------------------------------------------------------------------
 
 function ipBlock(sketch: IpBlockSketch, slots: readonly PodNetwork[]) {
-  const network = (slot: number, prefix: number) => `${ipaddr.IPv4.networkAddressFromCIDR(`${slots[slot % slots.length]!.ip}/${prefix}`).toString()}/${prefix}`;
+  const network = (slot: number, prefix: number) =>
+    `${ipaddr.IPv4.networkAddressFromCIDR(`${slots[slot % slots.length]!.ip}/${prefix}`).toString()}/${prefix}`;
   const cidr = network(sketch.slot, sketch.prefix);
   if (sketch.exceptSlot === undefined || sketch.prefix === 32) return { cidr };
   const except = network(sketch.exceptSlot, 32);
@@ -115,29 +172,44 @@ function ipBlock(sketch: IpBlockSketch, slots: readonly PodNetwork[]) {
 }
 
 function manifests(sketch: CaseSketch, slots: readonly PodNetwork[]) {
-  const namespaces = NAMESPACES.map((name, i) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: sketch.namespaceLabels[i] ?? {} } }));
+  const namespaces = NAMESPACES.map((name, i) => ({
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name, labels: sketch.namespaceLabels[i] ?? {} },
+  }));
   const pods = sketch.pods.map((pod, i) => ({
     namespace: NAMESPACES[pod.namespace]!,
     name: `pod${i}`,
     labels: pod.labels,
     containerPorts: [
-      ...(pod.ports.http === undefined ? [] : [{ name: "http", containerPort: pod.ports.http, protocol: "TCP" as const }]),
+      ...(pod.ports.http === undefined
+        ? []
+        : [{ name: "http", containerPort: pod.ports.http, protocol: "TCP" as const }]),
       ...(pod.ports.alt === undefined ? [] : [{ name: "alt", ...pod.ports.alt }]),
     ],
   }));
   const resolvePeers = (peers: unknown[] | undefined) =>
-    peers?.map((p) => ("ipBlock" in (p as object) ? { ipBlock: ipBlock((p as { ipBlock: IpBlockSketch }).ipBlock, slots) } : p));
+    peers?.map((p) =>
+      "ipBlock" in (p as object) ? { ipBlock: ipBlock((p as { ipBlock: IpBlockSketch }).ipBlock, slots) } : p,
+    );
   const policies = sketch.policies.map((policy, i) => {
     const ingress = policy.ingress?.map((r) => ({ ...r, from: resolvePeers(r.from as unknown[] | undefined) }));
     const egress = policy.egress?.map((r) => ({ ...r, to: resolvePeers(r.to as unknown[] | undefined) }));
-    const policyTypes = { default: undefined, Ingress: ["Ingress"], Egress: ["Egress"], both: ["Ingress", "Egress"] }[policy.types];
+    const policyTypes = { default: undefined, Ingress: ["Ingress"], Egress: ["Egress"], both: ["Ingress", "Egress"] }[
+      policy.types
+    ];
     const spec = {
       podSelector: policy.podSelector,
       ...(policyTypes === undefined ? {} : { policyTypes }),
       ...(ingress !== undefined && policy.types !== "Egress" ? { ingress } : {}),
       ...(egress !== undefined && policy.types !== "Ingress" ? { egress } : {}),
     };
-    return { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: `p${i}`, namespace: policy.namespace }, spec: JSON.parse(JSON.stringify(spec)) };
+    return {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: `p${i}`, namespace: policy.namespace },
+      spec: JSON.parse(JSON.stringify(spec)),
+    };
   });
   return { namespaces, pods, policies };
 }
@@ -158,7 +230,9 @@ async function differential(): Promise<void> {
     throw new Error(`the cluster or the dataplane did not come up (logs: ${cluster.dir}): ${(error as Error).message}`);
   }
   t.comment(`logs: ${cluster.dir}`);
-  t.comment(`${RUNS} cases, seed ${SEED} (replay: NETFENCE_DIFFERENTIAL_SEED=${SEED} NETFENCE_DIFFERENTIAL_RUNS=${RUNS} npm run test:dataplane)`);
+  t.comment(
+    `${RUNS} cases, seed ${SEED} (replay: NETFENCE_DIFFERENTIAL_SEED=${SEED} NETFENCE_DIFFERENTIAL_RUNS=${RUNS} npm run test:dataplane)`,
+  );
 
   // Pod networks are made once and reused: each case binds new Pod objects (labels, named ports) to them.
   const slots: PodNetwork[] = [];
@@ -181,8 +255,17 @@ async function differential(): Promise<void> {
         const previous = previousLabels.get(name);
         if (previous === undefined) await dataplane.api("POST", "/api/v1/namespaces", namespace);
         else {
-          const removed = Object.fromEntries(Object.keys(previous).filter((key) => !(key in namespace.metadata.labels)).map((key) => [key, null]));
-          await dataplane.api("PATCH", `/api/v1/namespaces/${name}`, { metadata: { labels: { ...removed, ...namespace.metadata.labels } } }, { patch: true });
+          const removed = Object.fromEntries(
+            Object.keys(previous)
+              .filter((key) => !(key in namespace.metadata.labels))
+              .map((key) => [key, null]),
+          );
+          await dataplane.api(
+            "PATCH",
+            `/api/v1/namespaces/${name}`,
+            { metadata: { labels: { ...removed, ...namespace.metadata.labels } } },
+            { patch: true },
+          );
         }
         previousLabels.set(name, namespace.metadata.labels);
       }),
@@ -191,8 +274,14 @@ async function differential(): Promise<void> {
     // Policies go through netfence's webhooks; one they refuse is simply not in the cluster.
     const refusals: string[] = [];
     for (const policy of policies) {
-      const created = await dataplane.api("POST", `/apis/networking.k8s.io/v1/namespaces/${policy.metadata.namespace}/networkpolicies`, policy, { allowFailure: true });
-      if (created.status >= 300) refusals.push(`${policy.metadata.namespace}/${policy.metadata.name}: ${created.json.message}`);
+      const created = await dataplane.api(
+        "POST",
+        `/apis/networking.k8s.io/v1/namespaces/${policy.metadata.namespace}/networkpolicies`,
+        policy,
+        { allowFailure: true },
+      );
+      if (created.status >= 300)
+        refusals.push(`${policy.metadata.namespace}/${policy.metadata.name}: ${created.json.message}`);
     }
     stats.refusedPolicies += refusals.length;
     await dataplane.barrier();
@@ -202,7 +291,11 @@ async function differential(): Promise<void> {
       ((await dataplane.api("GET", path)).json.items as { metadata: { namespace?: string; name: string } }[])
         .filter((o) => NAMESPACES.includes(o.metadata.namespace ?? o.metadata.name))
         .map((o) => ({ kind, ...o }));
-    const objects = [...(await list("/api/v1/namespaces", "Namespace")), ...(await list("/api/v1/pods", "Pod")), ...(await list("/apis/networking.k8s.io/v1/networkpolicies", "NetworkPolicy"))];
+    const objects = [
+      ...(await list("/api/v1/namespaces", "Namespace")),
+      ...(await list("/api/v1/pods", "Pod")),
+      ...(await list("/apis/networking.k8s.io/v1/networkpolicies", "NetworkPolicy")),
+    ];
     const model: EngineCluster = clusterFromObjects(objects);
 
     stats.cases++;
@@ -235,15 +328,24 @@ async function differential(): Promise<void> {
   };
 
   const started = performance.now();
-  const details = await fc.check(fc.asyncProperty(caseSketch, runCase), { numRuns: RUNS, seed: SEED, endOnFailure: true });
-  if (details.failed) t.comment(`the failing case:\n${(details.errorInstance as Error | undefined)?.message ?? "no error"}`);
+  const details = await fc.check(fc.asyncProperty(caseSketch, runCase), {
+    numRuns: RUNS,
+    seed: SEED,
+    endOnFailure: true,
+  });
+  if (details.failed)
+    t.comment(`the failing case:\n${(details.errorInstance as Error | undefined)?.message ?? "no error"}`);
   t.comment(
     `${stats.cases} cases, ${stats.flows} flows probed (${stats.open} open, ${stats.refused} blocked), ${stats.divergent} where kube-router's reading differs from Kubernetes', ${stats.refusedPolicies} generated policies refused by the API server or netfence; ${((performance.now() - started) / 1000 / Math.max(stats.cases, 1)).toFixed(1)} s per case`,
   );
-  t.notOk(details.failed, details.failed ? (fc.defaultReportMessage(details) ?? "failed") : `${RUNS} generated cases: the engine's verdict equals the probed one on every flow`);
+  t.notOk(
+    details.failed,
+    details.failed
+      ? (fc.defaultReportMessage(details) ?? "failed")
+      : `${RUNS} generated cases: the engine's verdict equals the probed one on every flow`,
+  );
   t.ok(stats.open > 0 && stats.refused > 0, "the corpus exercised both verdicts");
 }
-
 
 const unavailable = await dataplaneUnavailable();
 if (unavailable !== undefined) {

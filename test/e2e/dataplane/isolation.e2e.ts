@@ -23,7 +23,8 @@ const matches = (pattern: string, pod: Pod) => {
   const [namespace, name] = pattern.split("/");
   return (namespace === "*" || namespace === pod.namespace) && (name === "*" || name === pod.name);
 };
-const expectation = (blocked: readonly Blocked[]) => (flow: Flow) => !blocked.some(([from, to]) => matches(from, flow.from) && matches(to, flow.to));
+const expectation = (blocked: readonly Blocked[]) => (flow: Flow) =>
+  !blocked.some(([from, to]) => matches(from, flow.from) && matches(to, flow.to));
 
 async function lifecycle(): Promise<void> {
   const cluster = new Cluster();
@@ -43,7 +44,8 @@ async function lifecycle(): Promise<void> {
   const namespaces = ["team-a", "team-b", "monitoring", "ingress-nginx"];
   for (const ns of namespaces) await kubectlOk(cluster, ["create", "namespace", ns]);
   const pods: Pod[] = [];
-  for (const ns of namespaces) for (const app of ["web", "api"]) pods.push(await dataplane.addPod({ namespace: ns, name: app, labels: { app } }));
+  for (const ns of namespaces)
+    for (const app of ["web", "api"]) pods.push(await dataplane.addPod({ namespace: ns, name: app, labels: { app } }));
 
   // The team's own policy: its api pods admit only the web pods of their namespace. Applied in the
   // isolated team-a (netfence injects the allowed namespaces) and, for contrast, in team-b (no netfence).
@@ -51,17 +53,37 @@ async function lifecycle(): Promise<void> {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
     metadata: { name: "api-from-web", namespace },
-    spec: { podSelector: { matchLabels: { app: "api" } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }] }] },
+    spec: {
+      podSelector: { matchLabels: { app: "api" } },
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }] }],
+    },
   });
   const netfenceAllow = async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [join(REPO, "src/cli.ts"), "allow", "ingress", "-n", "team-a", "--from-namespace", "team-b"]);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      join(REPO, "src/cli.ts"),
+      "allow",
+      "ingress",
+      "-n",
+      "team-a",
+      "--from-namespace",
+      "team-b",
+    ]);
     return kubectlOk(cluster, ["apply", "-f", "-"], stdout);
   };
 
   // team-b's api pod, under the same policy but without netfence, is cut off from everyone but team-b/web.
-  const teamBContrast: Blocked[] = [["team-a/*", "team-b/api"], ["monitoring/*", "team-b/api"], ["ingress-nginx/*", "team-b/api"]];
+  const teamBContrast: Blocked[] = [
+    ["team-a/*", "team-b/api"],
+    ["monitoring/*", "team-b/api"],
+    ["ingress-nginx/*", "team-b/api"],
+  ];
   const isolatedA: Blocked[] = [["team-b/*", "team-a/*"], ...teamBContrast];
-  const ownPolicyOnlyA: Blocked[] = [["team-b/*", "team-a/api"], ["monitoring/*", "team-a/api"], ["ingress-nginx/*", "team-a/api"], ...teamBContrast];
+  const ownPolicyOnlyA: Blocked[] = [
+    ["team-b/*", "team-a/api"],
+    ["monitoring/*", "team-a/api"],
+    ["ingress-nginx/*", "team-a/api"],
+    ...teamBContrast,
+  ];
   const legacy = JSON.stringify({ ingress: { isolation: "DefaultDeny" } });
 
   const steps: { name: string; change?: () => Promise<unknown>; isolated?: boolean; blocked: Blocked[] }[] = [
@@ -104,7 +126,8 @@ async function lifecycle(): Promise<void> {
     },
     {
       name: 'legacy annotation net.beta.kubernetes.io/network-policy={"ingress":{"isolation":"DefaultDeny"}}: isolated as by the label',
-      change: () => kubectlOk(cluster, ["annotate", "namespace", "team-a", `net.beta.kubernetes.io/network-policy=${legacy}`]),
+      change: () =>
+        kubectlOk(cluster, ["annotate", "namespace", "team-a", `net.beta.kubernetes.io/network-policy=${legacy}`]),
       isolated: true,
       blocked: isolatedA,
     },
@@ -125,18 +148,23 @@ async function lifecycle(): Promise<void> {
       // Convergence: poll the whole matrix from the kubectl call on. Every step's expected matrix
       // differs from the previous step's, so a dataplane that has not changed yet cannot pass here.
       let matrix: Matrix = await probeMatrix(dataplane, pods, PORT);
-      while (mismatches(matrix, expectOpen).length > 0 && performance.now() - started < CONVERGE_TIMEOUT_MS) matrix = await probeMatrix(dataplane, pods, PORT);
+      while (mismatches(matrix, expectOpen).length > 0 && performance.now() - started < CONVERGE_TIMEOUT_MS)
+        matrix = await probeMatrix(dataplane, pods, PORT);
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
       // Then the assertion proper: netfence has finished (its policies are in the API), kube-router
       // has applied everything up to now (barrier), and the full matrix is probed once more.
       // A netfence that never settles is a failure of its own; the packets are asserted regardless.
-      if (step.isolated !== undefined) await netfenceSettled(cluster, "team-a", step.isolated).catch((error: Error) => t.fail(error.message));
+      if (step.isolated !== undefined)
+        await netfenceSettled(cluster, "team-a", step.isolated).catch((error: Error) => t.fail(error.message));
       await dataplane.barrier();
       matrix = await probeMatrix(dataplane, pods, PORT);
       const wrong = mismatches(matrix, expectOpen);
       t.comment(`${step.name}\nconverged ${seconds} s after kubectl\n${renderMatrix(matrix, pods)}`);
       t.same(wrong, [], `all ${matrix.length} probed flows as expected`);
-      t.ok(matrix.some((c) => c.open), "some flow answered (the servers are up)");
+      t.ok(
+        matrix.some((c) => c.open),
+        "some flow answered (the servers are up)",
+      );
       timings.push(`step ${i}: ${seconds} s`);
     });
   }
@@ -154,11 +182,14 @@ async function netfenceSettled(cluster: Cluster, namespace: string, isolated: bo
   await cluster.eventually(
     `netfence to ${isolated ? "isolate" : "release"} ${namespace}`,
     () => cluster.getJson(["networkpolicy", "-n", namespace]),
-    (list: { items: { metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> } }[] }) => {
+    (list: {
+      items: { metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> } }[];
+    }) => {
       const managed = list.items.filter((p) => p.metadata.labels?.["app.kubernetes.io/managed-by"] === "netfence");
       const own = list.items.filter((p) => !managed.includes(p));
       return isolated
-        ? managed.some((p) => p.metadata.name === "netfence-isolation") && own.every((p) => p.metadata.annotations?.[INJECTED_ANNOTATION] !== undefined)
+        ? managed.some((p) => p.metadata.name === "netfence-isolation") &&
+            own.every((p) => p.metadata.annotations?.[INJECTED_ANNOTATION] !== undefined)
         : managed.length === 0 && own.every((p) => p.metadata.annotations?.[INJECTED_ANNOTATION] === undefined);
     },
   );

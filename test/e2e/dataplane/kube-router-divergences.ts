@@ -5,7 +5,15 @@
 // semantics, unchanged) plus these departures stated in terms of the engine's own explanation; each
 // flow where they change the verdict is counted and reported. Nothing here loosens the comparison:
 // a flow is still either exactly allowed or exactly denied.
-import { explain, verdict, type Cluster, type Flow, type PolicyInput, type Verdict, type Workload } from "../../../src/connectivity/index.ts";
+import {
+  explain,
+  verdict,
+  type Cluster,
+  type Flow,
+  type PolicyInput,
+  type Verdict,
+  type Workload,
+} from "../../../src/connectivity/index.ts";
 import { compileSelector } from "../../../src/connectivity/selectors.ts";
 import { FieldPath } from "../../../src/field-path.ts";
 import type { LabelSelector, NetworkPolicy } from "../../../src/kube-objects.ts";
@@ -31,12 +39,16 @@ function leakAcrossDirections(cluster: Cluster, flow: Flow): { verdict: Verdict;
   const explanation = explain(cluster, flow);
   const { egress, ingress } = explanation;
   if (egress === null || ingress === null) return { verdict: explanation.verdict };
-  const leaksInto = (side: typeof egress, other: typeof ingress) => side.verdict !== "allowed" && other.allowedBy.some((rule) => side.policies.includes(rule.policy));
+  const leaksInto = (side: typeof egress, other: typeof ingress) =>
+    side.verdict !== "allowed" && other.allowedBy.some((rule) => side.policies.includes(rule.policy));
   const egressLeak = leaksInto(egress, ingress);
   const ingressLeak = leaksInto(ingress, egress);
   if (!egressLeak && !ingressLeak) return { verdict: explanation.verdict };
   const allowed = (egress.verdict === "allowed" || egressLeak) && (ingress.verdict === "allowed" || ingressLeak);
-  return { verdict: allowed ? "allowed" : "denied", leak: `${egressLeak ? "egress" : "ingress"} of ${egressLeak ? flow.from : flow.to}` };
+  return {
+    verdict: allowed ? "allowed" : "denied",
+    leak: `${egressLeak ? "egress" : "ingress"} of ${egressLeak ? flow.from : flow.to}`,
+  };
 }
 
 type Rule = { ports?: NonNullable<NetworkPolicy["spec"]["ingress"]>[number]["ports"]; from?: Peer[]; to?: Peer[] };
@@ -50,10 +62,15 @@ const matches = (selector: LabelSelector, labels: Readonly<Record<string, string
 /** policy.go evalPodPeer: the pods a selector peer stands for (ipBlock peers stand for none). */
 function podsOf(cluster: Cluster, input: PolicyInput, peer: Peer): Workload[] {
   if (peer.namespaceSelector !== undefined) {
-    const namespaces = new Set(cluster.namespaces.filter((ns) => matches(peer.namespaceSelector!, ns.labels)).map((ns) => ns.name));
-    return cluster.workloads.filter((w) => namespaces.has(w.namespace) && (peer.podSelector === undefined || matches(peer.podSelector, w.labels)));
+    const namespaces = new Set(
+      cluster.namespaces.filter((ns) => matches(peer.namespaceSelector!, ns.labels)).map((ns) => ns.name),
+    );
+    return cluster.workloads.filter(
+      (w) => namespaces.has(w.namespace) && (peer.podSelector === undefined || matches(peer.podSelector, w.labels)),
+    );
   }
-  if (peer.podSelector !== undefined) return cluster.workloads.filter((w) => w.namespace === input.namespace && matches(peer.podSelector!, w.labels));
+  if (peer.podSelector !== undefined)
+    return cluster.workloads.filter((w) => w.namespace === input.namespace && matches(peer.podSelector!, w.labels));
   return [];
 }
 
@@ -67,14 +84,25 @@ function podsOf(cluster: Cluster, input: PolicyInput, peer: Peer): Workload[] {
  */
 function unresolvedNamedPortsAsEveryPort(cluster: Cluster, input: PolicyInput): PolicyInput {
   const { spec } = input.policy;
-  const targets = cluster.workloads.filter((w) => w.namespace === input.namespace && matches(spec.podSelector, w.labels));
+  const targets = cluster.workloads.filter(
+    (w) => w.namespace === input.namespace && matches(spec.podSelector, w.labels),
+  );
   const rewrite = (rule: Rule, peers: "from" | "to"): Rule => {
     const ports = rule.ports ?? [];
     const selectorPeers = (rule[peers] ?? []).filter((peer) => peer.ipBlock === undefined);
-    if (ports.length === 0 || selectorPeers.length === 0 || !ports.every((port) => typeof port.port === "string")) return rule;
+    if (ports.length === 0 || selectorPeers.length === 0 || !ports.every((port) => typeof port.port === "string"))
+      return rule;
     const relevant = peers === "from" ? targets : selectorPeers.flatMap((peer) => podsOf(cluster, input, peer));
-    if (relevant.length === 0 || (peers === "from" && selectorPeers.every((peer) => podsOf(cluster, input, peer).length === 0))) return rule;
-    const resolves = ports.some((port) => relevant.some((pod) => pod.namedPorts.some((named) => named.name === port.port && named.protocol === (port.protocol ?? "TCP"))));
+    if (
+      relevant.length === 0 ||
+      (peers === "from" && selectorPeers.every((peer) => podsOf(cluster, input, peer).length === 0))
+    )
+      return rule;
+    const resolves = ports.some((port) =>
+      relevant.some((pod) =>
+        pod.namedPorts.some((named) => named.name === port.port && named.protocol === (port.protocol ?? "TCP")),
+      ),
+    );
     return resolves ? rule : { [peers]: selectorPeers };
   };
   return {
@@ -92,10 +120,16 @@ function unresolvedNamedPortsAsEveryPort(cluster: Cluster, input: PolicyInput): 
 
 export function kubeRouterVerdict(cluster: Cluster, flow: Flow): DataplaneVerdict {
   const kubernetes = verdict(cluster, flow);
-  const asRead = { ...cluster, policies: cluster.policies.map((input) => unresolvedNamedPortsAsEveryPort(cluster, input)) };
+  const asRead = {
+    ...cluster,
+    policies: cluster.policies.map((input) => unresolvedNamedPortsAsEveryPort(cluster, input)),
+  };
   const unresolved = verdict(asRead, flow) !== kubernetes;
   const { verdict: onKubeRouter, leak } = leakAcrossDirections(asRead, flow);
   if (onKubeRouter === kubernetes) return { verdict: kubernetes };
-  const reasons = [...(unresolved ? ["#2 a named port no pod declares read as every port"] : []), ...(leak === undefined ? [] : [`#1 a both-directions policy applied across directions (${leak})`])];
+  const reasons = [
+    ...(unresolved ? ["#2 a named port no pod declares read as every port"] : []),
+    ...(leak === undefined ? [] : [`#1 a both-directions policy applied across directions (${leak})`]),
+  ];
   return { verdict: onKubeRouter, divergence: `kube-router ${reasons.join(", ")}` };
 }

@@ -20,7 +20,9 @@ export interface Cell extends Flow {
 export type Matrix = Cell[];
 
 export function flows(pods: readonly Pod[]): Flow[] {
-  return pods.flatMap((from) => pods.filter((to) => to !== from).flatMap((to) => PROTOCOLS.map((protocol) => ({ from, to, protocol }))));
+  return pods.flatMap((from) =>
+    pods.filter((to) => to !== from).flatMap((to) => PROTOCOLS.map((protocol) => ({ from, to, protocol }))),
+  );
 }
 
 const describe = (result: ProbeResult) => ("answer" in result ? `answered ${result.answer}` : result.error);
@@ -38,7 +40,10 @@ export async function probeMatrix(dataplane: Dataplane, pods: readonly Pod[], po
 export function mismatches(matrix: Matrix, expectOpen: (flow: Flow) => boolean): string[] {
   return matrix
     .filter((cell) => cell.open !== expectOpen(cell))
-    .map((cell) => `${cell.from.id} -> ${cell.to.id} ${cell.protocol}: expected ${expectOpen(cell) ? "open" : "blocked"}, probed ${cell.open ? "open" : "blocked"} (${cell.detail})`);
+    .map(
+      (cell) =>
+        `${cell.from.id} -> ${cell.to.id} ${cell.protocol}: expected ${expectOpen(cell) ? "open" : "blocked"}, probed ${cell.open ? "open" : "blocked"} (${cell.detail})`,
+    );
 }
 
 /**
@@ -51,7 +56,9 @@ export function renderMatrix(matrix: Matrix, pods: readonly Pod[]): string {
   const column = (pod: Pod, i: number) => `${String(i + 1).padStart(2)}`;
   const lines = [`${"from \\ to".padEnd(width + 4)} ${pods.map((p, i) => ` ${column(p, i)}`).join("")}`];
   pods.forEach((from, i) => {
-    const cells = pods.map((to) => (to === from ? " . " : ` ${PROTOCOLS.map((p) => (open.has(`${from.id}>${to.id}>${p}`) ? p[0] : "-")).join("")}`));
+    const cells = pods.map((to) =>
+      to === from ? " . " : ` ${PROTOCOLS.map((p) => (open.has(`${from.id}>${to.id}>${p}`) ? p[0] : "-")).join("")}`,
+    );
     lines.push(`${String(i + 1).padStart(2)}  ${from.id.padEnd(width)} ${cells.join("")}`);
   });
   return lines.join("\n");

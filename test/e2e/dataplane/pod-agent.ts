@@ -36,7 +36,9 @@ function probeTcp({ to, port, timeoutMs }: ProbeRequest): Promise<ProbeResult> {
     };
     socket.on("data", (chunk) => (received += chunk));
     socket.on("end", () => done({ answer: received.trim() }));
-    socket.on("timeout", () => done({ error: received === "" ? "timeout" : `partial answer ${JSON.stringify(received)}` }));
+    socket.on("timeout", () =>
+      done({ error: received === "" ? "timeout" : `partial answer ${JSON.stringify(received)}` }),
+    );
     socket.on("error", (error: NodeJS.ErrnoException) => done({ error: error.code ?? error.message }));
   });
 }
