@@ -86,11 +86,34 @@ async function lifecycle(): Promise<void> {
   ];
   const legacy = JSON.stringify({ ingress: { isolation: "DefaultDeny" } });
 
+  // How long team-a is open to team-b after its isolation policy is deleted: one TCP flow probed with
+  // fresh connections for a bounded 4 s from the delete on; the window ends at the last open probe.
+  let openWindowMs: number | undefined;
+  const timeOpenAfterDelete = async (): Promise<number> => {
+    const from = pods.find((p) => p.id === "team-b/web")!;
+    const to = pods.find((p) => p.id === "team-a/web")!;
+    const deleted = performance.now();
+    await kubectlOk(cluster, ["delete", "networkpolicy", "netfence-isolation", "-n", "team-a"]);
+    let lastOpen = 0;
+    while (performance.now() - deleted < 4_000) {
+      if (dataplane.isOpen(await dataplane.probe(from, to, PORT, "TCP"), to)) lastOpen = performance.now() - deleted;
+    }
+    return lastOpen;
+  };
+
   const steps: { name: string; change?: () => Promise<unknown>; isolated?: boolean; blocked: Blocked[] }[] = [
     { name: "no isolation: every pair open", blocked: [] },
     {
       name: `team-a labelled ${ISOLATION_LABEL}=enabled: team-b -> team-a blocked, team-a's egress unchanged`,
       change: () => kubectlOk(cluster, ["label", "namespace", "team-a", `${ISOLATION_LABEL}=enabled`]),
+      isolated: true,
+      blocked: [["team-b/*", "team-a/*"]],
+    },
+    {
+      name: "netfence-isolation deleted (a tenant, a careless --all, a GitOps prune): restored, team-b -> team-a blocked again",
+      change: async () => {
+        openWindowMs = await timeOpenAfterDelete();
+      },
       isolated: true,
       blocked: [["team-b/*", "team-a/*"]],
     },
@@ -166,6 +189,13 @@ async function lifecycle(): Promise<void> {
         "some flow answered (the servers are up)",
       );
       timings.push(`step ${i}: ${seconds} s`);
+      if (openWindowMs !== undefined) {
+        t.comment(
+          `after the delete, team-b -> team-a was open for ${(openWindowMs / 1000).toFixed(2)} s (last open probe)`,
+        );
+        t.ok(openWindowMs < 2_000, `open for less than 2 s after the delete (${openWindowMs.toFixed(0)} ms)`);
+        openWindowMs = undefined;
+      }
     });
   }
   t.comment(`kubectl -> converged matrix: ${timings.join(", ")}`);
