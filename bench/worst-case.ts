@@ -1,14 +1,13 @@
 // `npm run bench:worst-case`: the figures behind test/admission/worst-case.test.ts. For each rule
 // family's generated 1.4 MB object: CPU and wall time of the decision in-process, and, through the
 // HTTP app (large bodies go to the worker pool), the answer's time and /healthz's meanwhile.
-import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { admit } from "../src/admission/handle.ts";
 import { admissionPolicy } from "../src/admission/policy.ts";
 import { parseAdmissionReview } from "../src/admission/review.ts";
 import { parseConfig } from "../src/config.ts";
 import { testApp } from "../test/helpers/app.ts";
-import { worstCases } from "../test/helpers/worst-case.ts";
+import { timedRequest, worstCases } from "../test/helpers/worst-case.ts";
 
 const CONFIG = { allowedIngressNamespaces: ["monitoring"], isolatedNamespaces: ["team-isolated"] };
 const policy = admissionPolicy(parseConfig(CONFIG));
@@ -16,25 +15,7 @@ const { app } = testApp(CONFIG);
 await app.listen({ host: "127.0.0.1", port: 0 });
 const { port } = app.server.address() as AddressInfo;
 
-const send = (method: string, path: string, body?: string) =>
-  new Promise<number>((resolve, reject) => {
-    const started = performance.now();
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        method,
-        path,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(performance.now() - started));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
+const send = async (method: string, path: string, body?: string) => (await timedRequest(port, method, path, body)).ms;
 
 console.log(
   "| family | object MB | CPU ms (in-process) | wall ms (in-process) | HTTP answer ms | /healthz meanwhile ms |",

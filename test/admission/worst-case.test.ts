@@ -3,7 +3,6 @@
 // answered while it is evaluated. The ceilings are generous: only superlinear work misses them (NP023
 // compared every except entry with every other: 50,000 entries took 40-116 s). The figures of a
 // quiet machine are in bench/README.md (`node bench/worst-case.ts`).
-import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import t from "tap";
 import { admit } from "../../src/admission/handle.ts";
@@ -11,7 +10,7 @@ import { admissionPolicy } from "../../src/admission/policy.ts";
 import { parseAdmissionReview } from "../../src/admission/review.ts";
 import { parseConfig } from "../../src/config.ts";
 import { testApp } from "../helpers/app.ts";
-import { WORST_CASE_BYTES, worstCases } from "../helpers/worst-case.ts";
+import { WORST_CASE_BYTES, timedRequest, worstCases } from "../helpers/worst-case.ts";
 
 const CONFIG = { allowedIngressNamespaces: ["monitoring"], isolatedNamespaces: ["team-isolated"] };
 /** CPU time, not wall time: this machine is shared, and only superlinear work can spend 2 s of CPU here. */
@@ -48,33 +47,6 @@ t.test(`each is decided within ${CPU_CEILING_MS} ms of CPU`, async (t) => {
   }
 });
 
-const send = (port: number, method: string, path: string, body?: string) =>
-  new Promise<{ status: number; body: string; ms: number }>((resolve, reject) => {
-    const started = performance.now();
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        method,
-        path,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString(),
-            ms: performance.now() - started,
-          }),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-
 t.test(`/healthz answers within ${HEALTHZ_CEILING_MS} ms while a worst case is evaluated`, async (t) => {
   const { app } = testApp(CONFIG);
   await app.listen({ host: "127.0.0.1", port: 0 });
@@ -84,10 +56,10 @@ t.test(`/healthz answers within ${HEALTHZ_CEILING_MS} ms while a worst case is e
   const heaviest = cases.filter(({ family }) => /except entries|UPDATE|injection \(mutation\)/.test(family));
   t.equal(heaviest.length, 3);
   for (const { family, path, review } of heaviest) {
-    const big = send(port, "POST", path, JSON.stringify(review));
+    const big = timedRequest(port, "POST", path, JSON.stringify(review));
     // The probe goes out once the large body is on its way, as the kubelet's would.
     await new Promise((r) => setTimeout(r, 100));
-    const [probe, answer] = await Promise.all([send(port, "GET", "/healthz"), big]);
+    const [probe, answer] = await Promise.all([timedRequest(port, "GET", "/healthz"), big]);
     t.equal(answer.status, 200, `${family}: answered`);
     t.ok(JSON.parse(answer.body).response.uid, `${family}: an AdmissionReview`);
     t.equal(probe.status, 200);

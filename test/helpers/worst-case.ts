@@ -1,3 +1,4 @@
+import { request } from "node:http";
 // Worst-case objects, one per rule family: each about 1.4 MB (the API server's limit is 1.5 MB),
 // shaped so that every rule of the family reports on every element. A rule that does superlinear
 // work in the size of the object takes minutes on these; linear work takes well under a second.
@@ -179,3 +180,31 @@ export function worstCases(): WorstCase[] {
     },
   ];
 }
+
+/** One HTTP request to the app on loopback: status, body and wall time (for /healthz meanwhile). */
+export const timedRequest = (port: number, method: string, path: string, body?: string) =>
+  new Promise<{ status: number; body: string; ms: number }>((resolve, reject) => {
+    const started = performance.now();
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        method,
+        path,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString(),
+            ms: performance.now() - started,
+          }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
