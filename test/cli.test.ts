@@ -4,20 +4,10 @@ import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
+import { CLI, netfence } from "./helpers/cli.ts";
 import { parse } from "yaml";
 
-const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
 const fixtures = new URL("./fixtures/lint/", import.meta.url).pathname;
-
-function netfence(args: string[], stdin = "") {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    input: stdin,
-    encoding: "utf8",
-    env: { ...process.env, KUBECONFIG: "", NETFENCE_CONFIG: "" },
-  });
-  t.notMatch(result.stderr, /\n\s+at /, `no stack trace from netfence ${args.join(" ")}`);
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 t.test("lint: a directory with a denial exits 1 and names file, line, rule and path", async (t) => {
   const { code, stdout } = netfence(["lint", `${fixtures}dir`]);

@@ -1,23 +1,12 @@
 // `netfence explain` and `netfence diff` as a user runs them: verdicts, explanations, formats, exit codes.
-import { spawnSync } from "node:child_process";
 import t from "tap";
+import { netfence } from "../helpers/cli.ts";
 
 // About 25 CLI processes: on a loaded 2-core machine that exceeds tap's default 120 s per file.
 t.setTimeout(600_000);
 
-const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 const fixtures = new URL("./fixtures/", import.meta.url).pathname;
 const config = `${fixtures}config.yaml`;
-
-function netfence(args: string[], stdin = "") {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    input: stdin,
-    encoding: "utf8",
-    env: { ...process.env, KUBECONFIG: "", NETFENCE_CONFIG: "" },
-  });
-  t.notMatch(result.stderr, /\n\s+at /, `no stack trace from netfence ${args.join(" ")}`);
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 t.test("explain one flow: the verdict and, per side, which policy, rule and peer decided", async (t) => {
   const allowed = netfence([
