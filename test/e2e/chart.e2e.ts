@@ -8,9 +8,10 @@ import { request } from "node:https";
 import t from "tap";
 import { stringify } from "yaml";
 import { CHART, COMBINATIONS, NAMESPACE, RELEASE, helmAt, ofKind, type Obj } from "../chart/helm.ts";
+import { join } from "node:path";
 import { Cluster, binDir } from "./harness.ts";
 
-const chartHelm = helmAt(binDir());
+const chartHelm = helmAt(join(binDir(), "helm"));
 t.teardown(chartHelm.cleanup);
 const { render } = chartHelm;
 const helm = chartHelm.run;
