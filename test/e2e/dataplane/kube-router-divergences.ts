@@ -118,16 +118,55 @@ function unresolvedNamedPortsAsEveryPort(cluster: Cluster, input: PolicyInput): 
   };
 }
 
+/**
+ * 3. An egress rule without `to` resolves its named ports against the pods of the policy's own
+ *    namespace, not against the destination. policy.go buildNetworkPoliciesInfo: `len(specEgressRule.To)
+ *    == 0` sets matchAllDestinations and, when the ports hold a named port, fills namedPort2EgressEps
+ *    from ListPodsByNamespaceAndLabels(policy.Namespace, labels.Everything()); processEgressRules then
+ *    accepts, for every destination, each numeric port those pods declare under that name
+ *    (matchAllDestinations && !matchAllPorts), and nothing for a name none of them declares.
+ *    Kubernetes resolves a named port against each destination pod's own container ports. Stated in
+ *    Kubernetes terms: the named port becomes the numeric ports the policy's namespace declares under
+ *    that name and protocol; a rule left without ports admits nothing and is dropped.
+ */
+function namedPortsOfOwnNamespace(cluster: Cluster, input: PolicyInput): PolicyInput {
+  const { spec } = input.policy;
+  if (spec.egress === undefined) return input;
+  const ownPods = cluster.workloads.filter((w) => w.namespace === input.namespace);
+  const egress = spec.egress.flatMap((rule): Rule[] => {
+    const ports = rule.ports ?? [];
+    if ((rule.to ?? []).length > 0 || !ports.some((port) => typeof port.port === "string")) return [rule];
+    const resolved = ports.flatMap((port) => {
+      if (typeof port.port !== "string") return [port];
+      const protocol = port.protocol ?? "TCP";
+      const numbers = new Set(
+        ownPods.flatMap((pod) =>
+          pod.namedPorts.filter((named) => named.name === port.port && named.protocol === protocol).map((n) => n.port),
+        ),
+      );
+      return [...numbers].map((number) => ({ protocol, port: number }));
+    });
+    return resolved.length === 0 ? [] : [{ ...rule, ports: resolved }];
+  });
+  return { ...input, policy: { ...input.policy, spec: { ...spec, egress } } };
+}
+
 export function kubeRouterVerdict(cluster: Cluster, flow: Flow): DataplaneVerdict {
   const kubernetes = verdict(cluster, flow);
+  const withOwnNamespacePorts = {
+    ...cluster,
+    policies: cluster.policies.map((input) => namedPortsOfOwnNamespace(cluster, input)),
+  };
+  const ownNamespacePorts = verdict(withOwnNamespacePorts, flow) !== kubernetes;
   const asRead = {
     ...cluster,
-    policies: cluster.policies.map((input) => unresolvedNamedPortsAsEveryPort(cluster, input)),
+    policies: withOwnNamespacePorts.policies.map((input) => unresolvedNamedPortsAsEveryPort(cluster, input)),
   };
-  const unresolved = verdict(asRead, flow) !== kubernetes;
+  const unresolved = verdict(asRead, flow) !== verdict(withOwnNamespacePorts, flow);
   const { verdict: onKubeRouter, leak } = leakAcrossDirections(asRead, flow);
   if (onKubeRouter === kubernetes) return { verdict: kubernetes };
   const reasons = [
+    ...(ownNamespacePorts ? ["#3 named ports of an egress rule without `to` resolved in the policy's namespace"] : []),
     ...(unresolved ? ["#2 a named port no pod declares read as every port"] : []),
     ...(leak === undefined ? [] : [`#1 a both-directions policy applied across directions (${leak})`]),
   ];
