@@ -16,6 +16,7 @@ import {
 } from "../../../src/connectivity/index.ts";
 import { compileSelector } from "../../../src/connectivity/selectors.ts";
 import { FieldPath } from "../../../src/field-path.ts";
+import { parseCidr } from "../../../src/rules/cidr.ts";
 import type { LabelSelector, NetworkPolicy } from "../../../src/kube-objects.ts";
 
 export interface DataplaneVerdict {
@@ -151,13 +152,60 @@ function namedPortsOfOwnNamespace(cluster: Cluster, input: PolicyInput): PolicyI
   return { ...input, policy: { ...input.policy, spec: { ...spec, egress } } };
 }
 
+/**
+ * 4. The ipBlock peers of one rule share one ipset, so an `except` of one peer also cuts the other
+ *    peers of that rule. policy.go evalIPBlockPeer adds each cidr as an entry and each except as a
+ *    `nomatch` entry, and processIngressRules/processEgressRules put every ipBlock peer of a rule into
+ *    the same hash:net set (policyIndexedSourceIPBlockIPSetName / ...DestinationIPBlockIPSetName, per
+ *    rule index). hash:net answers by the most specific entry that contains the address, and a
+ *    `nomatch` entry answers no. Kubernetes ORs the peers: an address another peer admits stays
+ *    admitted. Stated in Kubernetes terms: every ipBlock peer of a rule also excepts the other peers'
+ *    excepts that lie strictly inside its cidr (an equal prefix, where the set's order would decide,
+ *    is left out).
+ */
+function exceptsSharedAcrossPeers(input: PolicyInput): PolicyInput {
+  const { spec } = input.policy;
+  const rewrite = (rule: Rule, peers: "from" | "to"): Rule => {
+    const blocks = (rule[peers] ?? []).flatMap((peer) => (peer.ipBlock === undefined ? [] : [peer.ipBlock]));
+    if (blocks.length < 2) return rule;
+    const excepts = blocks.flatMap((block) => block.except ?? []);
+    const withShared = (peer: Peer): Peer => {
+      if (peer.ipBlock === undefined) return peer;
+      const own = peer.ipBlock.except ?? [];
+      const added = excepts.filter((except) => !own.includes(except) && strictlyInside(except, peer.ipBlock!.cidr));
+      return added.length === 0 ? peer : { ...peer, ipBlock: { ...peer.ipBlock, except: [...own, ...added] } };
+    };
+    return { ...rule, [peers]: rule[peers]!.map(withShared) };
+  };
+  return {
+    ...input,
+    policy: {
+      ...input.policy,
+      spec: {
+        ...spec,
+        ...(spec.ingress === undefined ? {} : { ingress: spec.ingress.map((rule) => rewrite(rule, "from")) }),
+        ...(spec.egress === undefined ? {} : { egress: spec.egress.map((rule) => rewrite(rule, "to")) }),
+      },
+    },
+  };
+}
+
+function strictlyInside(inner: string, outer: string): boolean {
+  const a = parseCidr(inner);
+  const b = parseCidr(outer);
+  if (!a.ok || !b.ok || a.cidr.family !== b.cidr.family || a.cidr.prefix <= b.cidr.prefix) return false;
+  return a.cidr.address.match(b.cidr.address, b.cidr.prefix);
+}
+
 export function kubeRouterVerdict(cluster: Cluster, flow: Flow): DataplaneVerdict {
   const kubernetes = verdict(cluster, flow);
+  const withSharedExcepts = { ...cluster, policies: cluster.policies.map(exceptsSharedAcrossPeers) };
+  const sharedExcepts = verdict(withSharedExcepts, flow) !== kubernetes;
   const withOwnNamespacePorts = {
     ...cluster,
-    policies: cluster.policies.map((input) => namedPortsOfOwnNamespace(cluster, input)),
+    policies: withSharedExcepts.policies.map((input) => namedPortsOfOwnNamespace(cluster, input)),
   };
-  const ownNamespacePorts = verdict(withOwnNamespacePorts, flow) !== kubernetes;
+  const ownNamespacePorts = verdict(withOwnNamespacePorts, flow) !== verdict(withSharedExcepts, flow);
   const asRead = {
     ...cluster,
     policies: withOwnNamespacePorts.policies.map((input) => unresolvedNamedPortsAsEveryPort(cluster, input)),
@@ -166,6 +214,7 @@ export function kubeRouterVerdict(cluster: Cluster, flow: Flow): DataplaneVerdic
   const { verdict: onKubeRouter, leak } = leakAcrossDirections(asRead, flow);
   if (onKubeRouter === kubernetes) return { verdict: kubernetes };
   const reasons = [
+    ...(sharedExcepts ? ["#4 an except of one ipBlock peer applied to the other peers of its rule"] : []),
     ...(ownNamespacePorts ? ["#3 named ports of an egress rule without `to` resolved in the policy's namespace"] : []),
     ...(unresolved ? ["#2 a named port no pod declares read as every port"] : []),
     ...(leak === undefined ? [] : [`#1 a both-directions policy applied across directions (${leak})`]),
