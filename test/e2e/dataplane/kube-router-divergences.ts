@@ -60,6 +60,22 @@ const matches = (selector: LabelSelector, labels: Readonly<Record<string, string
   return "matcher" in compiled && compiled.matcher(labels);
 };
 
+/** The policy with each ingress rule (peers under `from`) and egress rule (under `to`) rewritten. */
+function withRulesRewritten(input: PolicyInput, rewrite: (rule: Rule, peers: "from" | "to") => Rule): PolicyInput {
+  const { spec } = input.policy;
+  return {
+    ...input,
+    policy: {
+      ...input.policy,
+      spec: {
+        ...spec,
+        ...(spec.ingress === undefined ? {} : { ingress: spec.ingress.map((rule) => rewrite(rule, "from")) }),
+        ...(spec.egress === undefined ? {} : { egress: spec.egress.map((rule) => rewrite(rule, "to")) }),
+      },
+    },
+  };
+}
+
 /** policy.go evalPodPeer: the pods a selector peer stands for (ipBlock peers stand for none). */
 function podsOf(cluster: Cluster, input: PolicyInput, peer: Peer): Workload[] {
   if (peer.namespaceSelector !== undefined) {
@@ -106,17 +122,7 @@ function unresolvedNamedPortsAsEveryPort(cluster: Cluster, input: PolicyInput): 
     );
     return resolves ? rule : { [peers]: selectorPeers };
   };
-  return {
-    ...input,
-    policy: {
-      ...input.policy,
-      spec: {
-        ...spec,
-        ...(spec.ingress === undefined ? {} : { ingress: spec.ingress.map((rule) => rewrite(rule, "from")) }),
-        ...(spec.egress === undefined ? {} : { egress: spec.egress.map((rule) => rewrite(rule, "to")) }),
-      },
-    },
-  };
+  return withRulesRewritten(input, rewrite);
 }
 
 /**
@@ -164,7 +170,6 @@ function namedPortsOfOwnNamespace(cluster: Cluster, input: PolicyInput): PolicyI
  *    is left out).
  */
 function exceptsSharedAcrossPeers(input: PolicyInput): PolicyInput {
-  const { spec } = input.policy;
   const rewrite = (rule: Rule, peers: "from" | "to"): Rule => {
     const blocks = (rule[peers] ?? []).flatMap((peer) => (peer.ipBlock === undefined ? [] : [peer.ipBlock]));
     if (blocks.length < 2) return rule;
@@ -177,17 +182,7 @@ function exceptsSharedAcrossPeers(input: PolicyInput): PolicyInput {
     };
     return { ...rule, [peers]: rule[peers]!.map(withShared) };
   };
-  return {
-    ...input,
-    policy: {
-      ...input.policy,
-      spec: {
-        ...spec,
-        ...(spec.ingress === undefined ? {} : { ingress: spec.ingress.map((rule) => rewrite(rule, "from")) }),
-        ...(spec.egress === undefined ? {} : { egress: spec.egress.map((rule) => rewrite(rule, "to")) }),
-      },
-    },
-  };
+  return withRulesRewritten(input, rewrite);
 }
 
 function strictlyInside(inner: string, outer: string): boolean {
