@@ -9,7 +9,8 @@ import t from "tap";
 import { stringify } from "yaml";
 import { CHART, COMBINATIONS, NAMESPACE, RELEASE, helmAt, ofKind, type Obj } from "../chart/helm.ts";
 import { join } from "node:path";
-import { Cluster, binDir } from "./harness.ts";
+import { binDir } from "./harness.ts";
+import { startCluster } from "./start-cluster.ts";
 
 const chartHelm = helmAt(join(binDir(), "helm"));
 t.teardown(chartHelm.cleanup);
@@ -17,15 +18,7 @@ const { render } = chartHelm;
 const helm = chartHelm.run;
 
 // From here on: a real etcd + kube-apiserver (and the harness's own netfence process).
-const cluster = new Cluster();
-t.teardown(() => cluster.down());
-try {
-  await cluster.up();
-} catch (error) {
-  await cluster.down();
-  throw new Error(`the cluster did not come up (logs: ${cluster.dir}): ${(error as Error).message}`);
-}
-t.comment(`cluster logs: ${cluster.dir}`);
+const cluster = await startCluster();
 const kubectl = (args: string[], stdin?: string) => cluster.kubectl(args, stdin);
 await kubectl(["create", "namespace", NAMESPACE]);
 

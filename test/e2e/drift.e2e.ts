@@ -7,17 +7,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { parse, stringify } from "yaml";
-import { Cluster } from "./harness.ts";
+import { startCluster } from "./start-cluster.ts";
 
-const cluster = new Cluster();
-t.teardown(() => cluster.down());
-try {
-  await cluster.up({ allowedIngressNamespaces: ["monitoring"], extraConfig: { resyncSeconds: 300 } });
-} catch (error) {
-  await cluster.down();
-  throw new Error(`the cluster did not come up (logs: ${cluster.dir}): ${(error as Error).message}`);
-}
-t.comment(`cluster logs: ${cluster.dir}`);
+const cluster = await startCluster({ allowedIngressNamespaces: ["monitoring"], extraConfig: { resyncSeconds: 300 } });
 
 const RESTORE_BUDGET_MS = 2000;
 const namespace = (name: string, labels: Record<string, string> = {}) => ({

@@ -6,17 +6,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { stringify } from "yaml";
-import { Cluster, REPO } from "./harness.ts";
+import { REPO } from "./harness.ts";
+import { startCluster } from "./start-cluster.ts";
 
-const cluster = new Cluster();
-t.teardown(() => cluster.down());
-try {
-  await cluster.up({ allowedIngressNamespaces: ["monitoring"] });
-} catch (error) {
-  await cluster.down();
-  throw new Error(`the cluster did not come up (logs: ${cluster.dir}): ${(error as Error).message}`);
-}
-t.comment(`cluster logs: ${cluster.dir}`);
+const cluster = await startCluster({ allowedIngressNamespaces: ["monitoring"] });
 
 const namespace = (name: string, labels: Record<string, string> = {}) => ({
   apiVersion: "v1",

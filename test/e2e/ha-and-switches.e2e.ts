@@ -4,25 +4,17 @@
 // is killed the other reconciles a namespace labelled afterwards within the lease duration plus a resync.
 import { hostname } from "node:os";
 import t from "tap";
-import { Cluster } from "./harness.ts";
+import { startCluster } from "./start-cluster.ts";
 
 const LEASE_SECONDS = 4;
 const RESYNC_SECONDS = 5;
-const cluster = new Cluster();
-t.teardown(() => cluster.down());
-try {
-  await cluster.up({
-    allowedIngressNamespaces: ["monitoring"],
-    extraConfig: {
-      resyncSeconds: RESYNC_SECONDS,
-      leaderElection: { leaseDurationSeconds: LEASE_SECONDS, renewDeadlineSeconds: 3, retryPeriodSeconds: 0.5 },
-    },
-  });
-} catch (error) {
-  await cluster.down();
-  throw new Error(`the cluster did not come up (logs: ${cluster.dir}): ${(error as Error).message}`);
-}
-t.comment(`cluster logs: ${cluster.dir}`);
+const cluster = await startCluster({
+  allowedIngressNamespaces: ["monitoring"],
+  extraConfig: {
+    resyncSeconds: RESYNC_SECONDS,
+    leaderElection: { leaseDurationSeconds: LEASE_SECONDS, renewDeadlineSeconds: 3, retryPeriodSeconds: 0.5 },
+  },
+});
 
 const policyExists = async (ns: string) =>
   (await cluster.kubectl(["get", "networkpolicy", "netfence-isolation", "-n", ns])).code === 0;

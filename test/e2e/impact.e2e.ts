@@ -2,17 +2,9 @@
 // objects with their status (pod IPs, ports) written through the status subresource (no kubelet), a
 // default-deny applied, dry-run and deleted, a namespace previewed and then isolated.
 import t from "tap";
-import { Cluster } from "./harness.ts";
+import { startCluster } from "./start-cluster.ts";
 
-const cluster = new Cluster();
-t.teardown(() => cluster.down());
-try {
-  await cluster.up({ allowedIngressNamespaces: ["monitoring"] });
-} catch (error) {
-  await cluster.down();
-  throw new Error(`the cluster did not come up (logs: ${cluster.dir}): ${(error as Error).message}`);
-}
-t.comment(`cluster logs: ${cluster.dir}`);
+const cluster = await startCluster({ allowedIngressNamespaces: ["monitoring"] });
 
 // NetworkPolicy DELETE goes to a webhook entry of its own, as the chart registers it.
 const deleteWebhook = {

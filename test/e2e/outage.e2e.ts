@@ -4,16 +4,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import { Cluster } from "./harness.ts";
+import { startCluster } from "./start-cluster.ts";
 
-const cluster = new Cluster();
-t.teardown(() => cluster.down());
-try {
-  await cluster.up({ extraConfig: { cacheStaleAfterSeconds: 3, resyncSeconds: 3 } });
-} catch (error) {
-  await cluster.down();
-  throw new Error(`the cluster did not come up (logs: ${cluster.dir}): ${(error as Error).message}`);
-}
+const cluster = await startCluster({ extraConfig: { cacheStaleAfterSeconds: 3, resyncSeconds: 3 } });
 
 const review = (uid: string) => ({
   apiVersion: "admission.k8s.io/v1",

@@ -1,16 +1,9 @@
 // What users of Kubernetes 1.36+ see: StrictIPCIDRValidation is on, so the apiserver refuses sloppy
 // CIDRs itself before any validating webhook runs; netfence still catches what Kubernetes accepts.
 import t from "tap";
-import { Cluster } from "./harness.ts";
+import { startCluster } from "./start-cluster.ts";
 
-const cluster = new Cluster();
-t.teardown(() => cluster.down());
-try {
-  await cluster.up({ strictCidrs: true });
-} catch (error) {
-  await cluster.down();
-  throw new Error(`the cluster did not come up (logs: ${cluster.dir}): ${(error as Error).message}`);
-}
+const cluster = await startCluster({ strictCidrs: true });
 
 const policy = (spec: Record<string, unknown>) => ({
   apiVersion: "networking.k8s.io/v1",

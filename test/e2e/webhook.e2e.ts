@@ -5,17 +5,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { parse, parseAllDocuments } from "yaml";
-import { Cluster, REPO } from "./harness.ts";
+import { REPO } from "./harness.ts";
+import { startCluster } from "./start-cluster.ts";
 
-const cluster = new Cluster();
-t.teardown(() => cluster.down());
-try {
-  await cluster.up({ allowedIngressNamespaces: ["monitoring", "ingress-nginx"] });
-} catch (error) {
-  await cluster.down();
-  throw new Error(`the cluster did not come up (logs: ${cluster.dir}): ${(error as Error).message}`);
-}
-t.comment(`cluster logs: ${cluster.dir}`);
+const cluster = await startCluster({ allowedIngressNamespaces: ["monitoring", "ingress-nginx"] });
 
 const namespace = (name: string, labels: Record<string, string> = {}) => ({
   apiVersion: "v1",
