@@ -51,7 +51,8 @@ export function parseAddress(text: string): Address | undefined {
   return {
     family: parsed.kind() === "ipv4" ? 4 : 6,
     value: toBigInt(parsed.toByteArray()),
-    text: parsed.kind() === "ipv6" ? (parsed as ipaddr.IPv6).toRFC5952String() : parsed.toString(),
+    // ipaddr.js 2 prints IPv6 in RFC 5952 form (`2001:db8::1`), the form Kubernetes stores.
+    text: parsed.toString(),
   };
 }
 
@@ -87,8 +88,6 @@ export interface ExternalPiece {
 
 /** Canonical: disjoint, sorted intervals, each with a non-empty port set, neighbours with different sets merged. */
 export type ExternalRelation = readonly { interval: AddressInterval; ports: PortSet }[];
-
-export const NO_EXTERNAL: ExternalRelation = [];
 
 function atomize(
   pieces: readonly { interval: AddressInterval; ports: PortSet }[],
@@ -180,8 +179,7 @@ export function intervalCidrs(interval: AddressInterval): string[] {
 function formatAddress(family: Family, value: bigint): string {
   const bytes: number[] = [];
   for (let i = BITS[family] / 8 - 1; i >= 0; i--) bytes.push(Number((value >> BigInt(i * 8)) & 255n));
-  const address = ipaddr.fromByteArray(bytes);
-  return family === 6 ? (address as ipaddr.IPv6).toRFC5952String() : address.toString();
+  return ipaddr.fromByteArray(bytes).toString();
 }
 
 /** Grouped by port set, for printing: `{cidrs: [...], ports}` in address order. */

@@ -1,5 +1,5 @@
 import t from "tap";
-import { buildAdmissionResponse } from "../../src/admission/response.ts";
+import { buildAdmissionResponse, decisionOf, type Decision, type Verdict } from "../../src/admission/response.ts";
 import type { Finding } from "../../src/rules/finding.ts";
 
 const deny: Finding = {
@@ -92,4 +92,20 @@ t.test("a denial with very many findings stays bounded, and long values are cut"
   const long = buildAdmissionResponse("u9", { findings: [{ ...deny, message: "x".repeat(1_000_000) }] }).response
     .status!.message;
   t.ok(long.length < 600, `${long.length} characters`);
+});
+
+t.test("the decision column: a denial wins, then a non-empty patch, then any finding", async (t) => {
+  const op = { op: "add", path: "/metadata/annotations", value: {} } as const;
+  const table: [string, Verdict, Decision][] = [
+    ["nothing", { findings: [] }, "allowed"],
+    ["an empty patch", { findings: [], patch: [] }, "allowed"],
+    ["a warning", { findings: [warn] }, "warned"],
+    ["a warning and an empty patch", { findings: [warn], patch: [] }, "warned"],
+    ["a denial", { findings: [deny] }, "denied"],
+    ["a warning before a denial", { findings: [warn, deny] }, "denied"],
+    ["a patch", { findings: [], patch: [op] }, "patched"],
+    ["a patch and a warning", { findings: [warn], patch: [op] }, "patched"],
+    ["a patch and a denial", { findings: [deny], patch: [op] }, "denied"],
+  ];
+  for (const [name, verdict, decision] of table) t.equal(decisionOf(verdict), decision, name);
 });
