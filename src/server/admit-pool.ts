@@ -10,12 +10,19 @@ export interface AdmitPool {
   close(): Promise<void>;
 }
 
+// The worker is a sibling module, named with this module's own extension: `.ts` when run from source,
+// `.js` in the compiled tree the image runs (tsc rewrites import specifiers, not URLs).
+const WORKER = new URL(
+  `../admission/admit-worker${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`,
+  import.meta.url,
+);
+
 export function admitPool(options: { maxThreads: number }): AdmitPool {
   let pool: Piscina | undefined;
   return {
     run: (task) => {
       pool ??= new Piscina({
-        filename: new URL("../admission/admit-worker.ts", import.meta.url).href,
+        filename: WORKER.href,
         minThreads: 0,
         maxThreads: options.maxThreads,
         idleTimeout: 60_000,
