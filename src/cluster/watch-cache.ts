@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import type { Metrics } from "../metrics.ts";
 import { abortableSleep } from "./abortable-sleep.ts";
 import type { z } from "zod";
-import { listAll, statusOf, type KubeClient } from "../kube/client.ts";
+import { listEach, statusOf, type KubeClient } from "../kube/client.ts";
 
 export type CacheListener<R> = (key: string, record: R | undefined, previous: R | undefined) => void;
 
@@ -135,14 +135,14 @@ export class WatchCache<T, R> {
   }
 
   private async list(signal: AbortSignal): Promise<string> {
-    const { items, resourceVersion } = await listAll(this.options.client, this.options.path, this.options.schema);
-    if (signal.aborted) return resourceVersion;
+    // Records as each page arrives: a page's objects are garbage once their records are made.
     const listed = new Map<string, R>();
-    for (const object of items) {
+    const resourceVersion = await listEach(this.options.client, this.options.path, this.options.schema, (object) => {
       const key = this.options.keyOf(object);
       const record = this.options.toRecord(object);
       if (key !== undefined && record !== undefined) listed.set(key, record);
-    }
+    });
+    if (signal.aborted) return resourceVersion;
     for (const key of [...this.records.keys()]) if (!listed.has(key)) this.set(key, undefined);
     for (const [key, record] of listed) this.set(key, record);
     if (!this.synced) this.options.log.info({ objects: listed.size }, `${this.options.what} cache synced`);

@@ -88,6 +88,22 @@ export async function listAll<T>(
   options: { labelSelector?: string; pageSize?: number } = {},
 ): Promise<ListResult<T>> {
   const items: T[] = [];
+  const resourceVersion = await listEach(client, path, schema, (item) => items.push(item), options);
+  return { items, resourceVersion };
+}
+
+/**
+ * Each item of a collection handed to `each` as its page arrives; returns the list's resourceVersion.
+ * For caches that keep a compact record of each object: only the records outlive their page, so
+ * listing thousands of large objects never holds them all at once.
+ */
+export async function listEach<T>(
+  client: KubeClient,
+  path: string,
+  schema: z.ZodType<T>,
+  each: (item: T) => void,
+  options: { labelSelector?: string; pageSize?: number } = {},
+): Promise<string> {
   let token: string | undefined;
   let resourceVersion = "";
   do {
@@ -96,12 +112,12 @@ export async function listAll<T>(
       continue: token,
       ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
     });
-    for (const item of page.items) items.push(decode(schema, item, `${path} item`));
+    for (const item of page.items) each(decode(schema, item, `${path} item`));
     // The list's resourceVersion is the one of its first page: the watch starts there.
     if (token === undefined) resourceVersion = page.resourceVersion;
     token = page.continue;
   } while (token);
-  return { items, resourceVersion };
+  return resourceVersion;
 }
 
 /**
