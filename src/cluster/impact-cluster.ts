@@ -19,7 +19,14 @@ export function cachedImpactCluster(
   workloads: WorkloadCache,
 ): ImpactCluster {
   let namespaceInfo: Map<string, NamespaceInfo> | undefined;
-  namespaces.onChange(() => (namespaceInfo = undefined));
+  // Bumped by every change the caches see: the impact check re-prepares the cluster only then.
+  let generation = 0;
+  namespaces.onChange(() => {
+    namespaceInfo = undefined;
+    generation++;
+  });
+  policies.onChange(() => generation++);
+  workloads.onChange(() => generation++);
   const inputs = new WeakMap<PolicyRecord, PolicyInput>();
   const inputOf = (record: PolicyRecord): PolicyInput => {
     let input = inputs.get(record);
@@ -34,6 +41,9 @@ export function cachedImpactCluster(
     return input;
   };
   return {
+    get generation() {
+      return generation;
+    },
     get namespaces() {
       namespaceInfo ??= new Map(
         namespaces

@@ -249,6 +249,8 @@ interface PreparedShape {
   sides: Sides;
   ipBlocks: [string, PeerMatcher][];
   look: Look;
+  /** The shape as one unit, for the changes whose rules hold no ipBlock (no address tells its pods apart). */
+  unit: Unit;
 }
 
 /** What the other end's own side reads of it: its egress policies (for flows into the subjects), its ingress policies and named ports (for flows out of them). */
@@ -261,6 +263,50 @@ const preparedShapes = new WeakMap<readonly PodRecord[], PreparedShape>();
 
 function lookOf(sides: Sides, workload: ResolvedWorkload): Look {
   return { egress: targetIds(sides.egress), ingress: `${targetIds(sides.ingress)}|${namedPortsKey(workload)}` };
+}
+
+function peerKey(peer: PeerMatcher): string {
+  switch (peer.kind) {
+    case "any":
+      return "*";
+    case "ipBlock":
+      return `b${peer.key}`;
+    case "pods":
+      return `p${JSON.stringify(peer.source)}`;
+  }
+}
+
+const farKeys = new WeakMap<Target, string>();
+
+/**
+ * A target as the workloads of other namespaces meet it, by content rather than identity: peers of
+ * its own namespace (a podSelector without namespaceSelector) never match them and are left out,
+ * the rest are named by what they say. Namespaces with policies written from one template (a
+ * default-deny, an allow from the team's namespaces) then look alike to a change elsewhere, so the
+ * pair walk visits a handful of looks instead of one per namespace.
+ */
+function farKey(target: Target): string {
+  let key = farKeys.get(target);
+  if (key === undefined) {
+    const rules = target.rules.flatMap((rule) => {
+      const peers = rule.peers.flatMap((peer) =>
+        peer.kind === "pods" && peer.namespaces.kind === "policy-namespace" ? [] : [peerKey(peer)],
+      );
+      return peers.length === 0
+        ? []
+        : [`${peers.join(";")}@${JSON.stringify(rule.fixedPorts)}${JSON.stringify(rule.namedPorts)}`];
+    });
+    farKeys.set(target, (key = `[${rules.join("|")}]`));
+  }
+  return key;
+}
+
+/** The look of a shape to changes in any other namespace (whose subjects its own-namespace peers never select). */
+function farLookOf(sides: Sides, workload: ResolvedWorkload): Look {
+  return {
+    egress: `far${sides.egress.map(farKey).join("")}`,
+    ingress: `far${sides.ingress.map(farKey).join("")}|${namedPortsKey(workload)}`,
+  };
 }
 
 function prepare(
@@ -280,16 +326,75 @@ function prepare(
   const sides = selecting(targetsOf(policies), representative);
   const blocks = new Map<string, PeerMatcher>();
   ipBlocksOf([...sides.ingress, ...sides.egress], blocks);
+  const look = farLookOf(sides, representative);
   const prepared = {
     namespace,
     policies,
     representative,
     sides,
     ipBlocks: [...blocks],
-    look: lookOf(sides, representative),
+    look,
+    unit: {
+      namespace: namespace.name,
+      representative,
+      members,
+      subject: false,
+      before: sides,
+      after: sides,
+      look,
+    },
   };
   preparedShapes.set(members, prepared);
   return prepared;
+}
+
+/** Every namespace's shapes prepared, for one generation of the cluster: what no change needs to redo. */
+interface PreparedCluster {
+  generation: number;
+  namespaces: Map<string, PreparedNamespace>;
+}
+
+interface PreparedNamespace {
+  info: NamespaceInfo;
+  shapes: PreparedShape[];
+  /** The ipBlocks of the namespace's own policies that select its pods. */
+  ipBlocks: Map<string, PeerMatcher>;
+  /** Each shape's look as a number, the same for every shape of the cluster with the same look. */
+  lookIds: { egress: number; ingress: number }[];
+}
+
+const preparedClusters = new WeakMap<ImpactCluster, PreparedCluster>();
+
+function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined): PreparedCluster {
+  const memo = preparedClusters.get(cluster);
+  if (memo !== undefined && memo.generation === cluster.generation) return memo;
+  const generation = cluster.generation;
+  const namespaces = new Map<string, PreparedNamespace>();
+  const policies = new Map<string, readonly PolicyInput[]>();
+  const lookIds = new Map<string, number>();
+  const idOf = (look: string) => {
+    let id = lookIds.get(look);
+    if (id === undefined) lookIds.set(look, (id = lookIds.size));
+    return id;
+  };
+  let count = 0;
+  for (const members of cluster.shapes()) {
+    if (++count % CHECK_EVERY === 0) deadline?.check();
+    const name = members[0]!.namespace;
+    let namespace = namespaces.get(name);
+    if (namespace === undefined) {
+      const info = cluster.namespaces.get(name) ?? { name, labels: { [NAMESPACE_NAME_LABEL]: name } };
+      namespaces.set(name, (namespace = { info, shapes: [], ipBlocks: new Map(), lookIds: [] }));
+      policies.set(name, cluster.policiesIn(name));
+    }
+    const prepared = prepare(members, namespace.info, policies.get(name)!);
+    namespace.shapes.push(prepared);
+    namespace.lookIds.push({ egress: idOf(prepared.look.egress), ingress: idOf(prepared.look.ingress) });
+    for (const [key, block] of prepared.ipBlocks) namespace.ipBlocks.set(key, block);
+  }
+  const result = { generation, namespaces };
+  preparedClusters.set(cluster, result);
+  return result;
 }
 
 /** The flows whose verdict the change turns, between units of pods. */
@@ -308,25 +413,10 @@ export function changedFlows(
     before: targetsOf([...unchanged, ...change.before]),
     after: targetsOf([...unchanged, ...change.after]),
   };
-  const namespaceInfo = (name: string): NamespaceInfo =>
-    cluster.namespaces.get(name) ?? { name, labels: { [NAMESPACE_NAME_LABEL]: name } };
-  const namespacePolicies = new Map<string, readonly PolicyInput[]>();
-  const policiesOf = (name: string) => {
-    let policies = namespacePolicies.get(name);
-    if (policies === undefined) namespacePolicies.set(name, (policies = cluster.policiesIn(name)));
-    return policies;
-  };
+  const prepared = preparedCluster(cluster, deadline);
 
-  // Shapes first, then split by the ipBlocks that can tell their members apart: the subjects' rules
-  // look at every other pod's IPs; every other pod's rules look at the subjects' IPs.
-  const shapes: {
-    members: readonly PodRecord[];
-    prepared: PreparedShape | undefined;
-    namespace: NamespaceInfo;
-    before: Sides;
-    after: Sides;
-    subject: boolean;
-  }[] = [];
+  // The changed namespace's shapes, then split by the ipBlocks that can tell their members apart:
+  // the subjects' rules look at every other pod's IPs; every other pod's rules look at the subjects' IPs.
   const seenBySubjects = new Map<string, PeerMatcher>();
   const seenByOthers = new Map<string, PeerMatcher>();
   ipBlocksOf(
@@ -338,56 +428,10 @@ export function changedFlows(
     ],
     seenBySubjects,
   );
-  let count = 0;
-  for (const members of cluster.shapes()) {
-    if (++count % CHECK_EVERY === 0) deadline?.check();
-    const first = members[0]!;
-    const namespace = namespaceInfo(first.namespace);
-    if (first.namespace === change.namespace) {
-      const representative = resolve(first, namespace);
-      const subject =
-        changedTargets.ingress.some((t) => selects(t, representative.workload)) ||
-        changedTargets.egress.some((t) => selects(t, representative.workload));
-      shapes.push({
-        members,
-        prepared: undefined,
-        namespace,
-        before: selecting(policyNamespace.before, representative),
-        after: selecting(policyNamespace.after, representative),
-        subject,
-      });
-    } else {
-      const prepared = prepare(members, namespace, policiesOf(first.namespace));
-      for (const [key, block] of prepared.ipBlocks) seenByOthers.set(key, block);
-      shapes.push({ members, prepared, namespace, before: prepared.sides, after: prepared.sides, subject: false });
-    }
-  }
+  for (const [name, namespace] of prepared.namespaces)
+    if (name !== change.namespace) for (const [key, block] of namespace.ipBlocks) seenByOthers.set(key, block);
   const othersBlocks = [...seenBySubjects.values()];
   const subjectBlocks = [...new Map([...seenBySubjects, ...seenByOthers]).values()];
-  const units: Unit[] = [];
-  for (const shape of shapes) {
-    const blocks = shape.subject ? subjectBlocks : othersBlocks;
-    // Without ipBlocks to tell them apart, a prepared shape is one unit as it stands.
-    const groups =
-      blocks.length === 0 && shape.prepared
-        ? [{ representative: shape.prepared.representative, members: shape.members }]
-        : splitByAddresses(shape.members, blocks, shape.namespace);
-    for (const group of groups) {
-      units.push({
-        namespace: shape.namespace.name,
-        representative: group.representative,
-        members: group.members,
-        subject: shape.subject,
-        before: shape.before,
-        after: shape.after,
-        look: shape.prepared?.look,
-      });
-    }
-  }
-
-  // Units that are not subjects and look alike to every rule of the namespace (and to their own
-  // policies, and to the examples' ranking) are one group: the pair walk is subjects x groups, and a
-  // cluster of 5,000 pods in 500 namespaces has a few dozen groups for any one change.
   const allowed = new Set(options.allowedIngressNamespaces ?? []);
   const namespacePeers = peersOf([
     ...policyNamespace.before.ingress,
@@ -395,12 +439,44 @@ export function changedFlows(
     ...policyNamespace.after.ingress,
     ...policyNamespace.after.egress,
   ]);
+  const subjects: Unit[] = [];
+  const grouped: Unit[] = [];
+  let count = 0;
+  const own = prepared.namespaces.get(change.namespace);
+  const ownUnits: Unit[] = [];
+  for (const {
+    unit: { members },
+    namespace,
+  } of own?.shapes ?? []) {
+    const representative = resolve(members[0]!, namespace);
+    const subject =
+      changedTargets.ingress.some((t) => selects(t, representative.workload)) ||
+      changedTargets.egress.some((t) => selects(t, representative.workload));
+    const before = selecting(policyNamespace.before, representative);
+    const after = selecting(policyNamespace.after, representative);
+    for (const group of splitByAddresses(members, subject ? subjectBlocks : othersBlocks, namespace)) {
+      const unit = { namespace: namespace.name, ...group, subject, before, after };
+      (subject ? subjects : ownUnits).push(unit);
+    }
+  }
+
+  // Units that are not subjects and look alike to every rule of the namespace (and to their own
+  // policies, and to the examples' ranking) are one group: the pair walk is subjects x groups, and a
+  // cluster of 5,000 pods in 500 namespaces has a few dozen groups for any one change.
+  const inboundMatters = subjects.some((unit) => !sameTargets(unit.before.ingress, unit.after.ingress));
+  const outboundMatters = subjects.some((unit) => !sameTargets(unit.before.egress, unit.after.egress));
   const groups = new Map<string, Unit>();
-  const others: Unit[] = units.filter((unit) => unit.subject);
-  const inboundMatters = others.some((unit) => !sameTargets(unit.before.ingress, unit.after.ingress));
-  const outboundMatters = others.some((unit) => !sameTargets(unit.before.egress, unit.after.egress));
-  for (const unit of units) {
-    if (unit.subject) continue;
+  const join = (key: string, unit: Unit) => {
+    const group = groups.get(key);
+    if (group === undefined) {
+      const first = { ...unit, members: [...unit.members] };
+      groups.set(key, first);
+      grouped.push(first);
+    } else {
+      (group.members as PodRecord[]).push(...unit.members);
+    }
+  };
+  const joinAsSeen = (unit: Unit) => {
     if (++count % CHECK_EVERY === 0) deadline?.check();
     const o = unit.representative;
     const where = allowed.has(unit.namespace) ? "allowed" : unit.namespace === change.namespace ? "same" : "other";
@@ -408,16 +484,44 @@ export function changedFlows(
     // Only the side a flow crosses tells units apart: with no subject's ingress changing, nobody's
     // egress policies matter, and the other way round (in a cluster where every namespace has its own
     // policies, this is what lets units of different namespaces share a group).
-    const key = `${where}|${inboundMatters ? look.egress : ""}|${outboundMatters ? look.ingress : ""}|${answers(namespacePeers, o)}`;
-    const group = groups.get(key);
-    if (group === undefined) {
-      const first = { ...unit, members: [...unit.members] };
-      groups.set(key, first);
-      others.push(first);
+    join(
+      `${where}|${inboundMatters ? look.egress : ""}|${outboundMatters ? look.ingress : ""}|${answers(namespacePeers, o)}`,
+      unit,
+    );
+  };
+  for (const unit of ownUnits) joinAsSeen(unit);
+
+  // A namespace none of the changed namespace's peers can reach (no namespaceSelector of theirs
+  // matches it, and it is not an allowedIngressNamespace) sees them all alike: no pod of it is
+  // selected, so its shapes are grouped by their look alone, without asking the peers about each.
+  // With ipBlocks among the peers, addresses tell pods apart and every unit is asked.
+  const reaches = (namespace: NamespaceInfo) =>
+    othersBlocks.length > 0 ||
+    allowed.has(namespace.name) ||
+    namespacePeers.some(
+      (peer) =>
+        peer.kind === "pods" &&
+        (peer.namespaces.kind === "all" ||
+          (peer.namespaces.kind === "selector" && peer.namespaces.matches(namespace.labels))),
+    );
+  for (const [name, namespace] of prepared.namespaces) {
+    if (name === change.namespace) continue;
+    if (reaches(namespace.info)) {
+      for (const shape of namespace.shapes) {
+        if (othersBlocks.length === 0) joinAsSeen(shape.unit);
+        else
+          for (const group of splitByAddresses(shape.unit.members, othersBlocks, namespace.info))
+            joinAsSeen({ ...shape.unit, ...group });
+      }
     } else {
-      (group.members as PodRecord[]).push(...unit.members);
+      for (const [i, shape] of namespace.shapes.entries()) {
+        if (++count % CHECK_EVERY === 0) deadline?.check();
+        const ids = namespace.lookIds[i]!;
+        join(`far|${inboundMatters ? ids.egress : ""}|${outboundMatters ? ids.ingress : ""}`, shape.unit);
+      }
     }
   }
+  const others = [...subjects, ...grouped];
 
   // Everything of an other end that its own side reads: its policies (before and after) and named ports.
   const looks = new Map<Unit, Look>(

@@ -22,6 +22,12 @@ export interface PodRecord {
 }
 
 export interface ImpactCluster {
+  /**
+   * Changes whenever anything the cluster holds changes (a pod, a policy, a namespace's labels): the
+   * impact check keeps what it prepared from the cluster until then. A cluster that never changes
+   * keeps one generation.
+   */
+  readonly generation: number;
   namespaces: ReadonlyMap<string, NamespaceInfo>;
   /** Every pod, in groups of one shape (never empty). */
   shapes(): Iterable<readonly PodRecord[]>;
@@ -68,6 +74,7 @@ export function impactClusterOf(
   for (const policy of policies)
     byNamespace.set(policy.namespace, [...(byNamespace.get(policy.namespace) ?? []), policy]);
   return {
+    generation: 0,
     namespaces: new Map(namespaces.map((ns) => [ns.name, ns])),
     shapes: () => shapes.values(),
     policiesIn: (namespace) => byNamespace.get(namespace) ?? [],
