@@ -351,6 +351,8 @@ function prepare(
 /** Every namespace's shapes prepared, for one generation of the cluster: what no change needs to redo. */
 interface PreparedCluster {
   generation: number;
+  /** How many distinct looks (plus one) the shapes have: numbers below it name a look. */
+  looks: number;
   namespaces: Map<string, PreparedNamespace>;
 }
 
@@ -392,7 +394,7 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
     namespace.lookIds.push({ egress: idOf(prepared.look.egress), ingress: idOf(prepared.look.ingress) });
     for (const [key, block] of prepared.ipBlocks) namespace.ipBlocks.set(key, block);
   }
-  const result = { generation, namespaces };
+  const result = { generation, namespaces, looks: lookIds.size + 1 };
   preparedClusters.set(cluster, result);
   return result;
 }
@@ -476,6 +478,17 @@ export function changedFlows(
       (group.members as PodRecord[]).push(...unit.members);
     }
   };
+  const farGroups = new Map<number, Unit>();
+  const joinFar = (key: number, unit: Unit) => {
+    const group = farGroups.get(key);
+    if (group === undefined) {
+      const first = { ...unit, members: [...unit.members] };
+      farGroups.set(key, first);
+      grouped.push(first);
+    } else {
+      for (const member of unit.members) (group.members as PodRecord[]).push(member);
+    }
+  };
   const joinAsSeen = (unit: Unit) => {
     if (++count % CHECK_EVERY === 0) deadline?.check();
     const o = unit.representative;
@@ -514,10 +527,13 @@ export function changedFlows(
             joinAsSeen({ ...shape.unit, ...group });
       }
     } else {
-      for (const [i, shape] of namespace.shapes.entries()) {
+      for (let i = 0; i < namespace.shapes.length; i++) {
         if (++count % CHECK_EVERY === 0) deadline?.check();
         const ids = namespace.lookIds[i]!;
-        join(`far|${inboundMatters ? ids.egress : ""}|${outboundMatters ? ids.ingress : ""}`, shape.unit);
+        joinFar(
+          (inboundMatters ? ids.egress + 1 : 0) * prepared.looks + (outboundMatters ? ids.ingress + 1 : 0),
+          namespace.shapes[i]!.unit,
+        );
       }
     }
   }
@@ -611,8 +627,19 @@ function portsText(ports: PortSet, destination: ResolvedWorkload): string {
 /** The first `count` owners of a unit in name order, with their pod counts: examples name workloads, always the same ones. */
 function firstOwners(unit: Unit, count: number): [string, number][] {
   const pods = new Map<string, number>();
-  for (const member of unit.members) pods.set(ownerName(member), (pods.get(ownerName(member)) ?? 0) + 1);
-  return [...pods].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, count);
+  for (const member of unit.members) {
+    const name = ownerName(member);
+    pods.set(name, (pods.get(name) ?? 0) + 1);
+  }
+  // Picked, not sorted: a group of look-alike units can hold a thousand owners.
+  const first: [string, number][] = [];
+  for (const entry of pods) {
+    if (first.length === count && entry[0] >= first[count - 1]![0]) continue;
+    const at = first.findIndex(([name]) => entry[0] < name);
+    first.splice(at < 0 ? first.length : at, 0, entry);
+    if (first.length > count) first.pop();
+  }
+  return first;
 }
 
 function summarise(
