@@ -4,7 +4,9 @@
 // annotation `netfence.io/isolation-preview` (JSON, bounded, for tools). Pods and policies anywhere
 // can change the answer (a peer's labels, a peer's egress policy), so every change re-schedules every
 // namespace in preview, debounced; the namespace is only written when the answer changes.
-// Runs beside the reconciler, on the replica that holds the leader Lease.
+// Runs beside the reconciler, on the replica that holds the leader Lease. The annotation is removed
+// from every namespace that carries it and is not in preview, whenever the leader sees one (at start,
+// on a re-list, on a change): a namespace may have left preview while no leader ran.
 import type { Logger } from "pino";
 import type { Impact } from "../impact/impact.ts";
 import { isolationImpact } from "../impact/isolation.ts";
@@ -13,7 +15,7 @@ import { ISOLATION_LABEL, ISOLATION_PREVIEW, ISOLATION_PREVIEW_ANNOTATION } from
 import { FIELD_MANAGER } from "./reconciler.ts";
 import { recordObjectEvent } from "./events.ts";
 import { paths, type KubeClient } from "../kube/client.ts";
-import type { NamespaceCache } from "./namespace-cache.ts";
+import type { NamespaceCache, NamespaceState } from "./namespace-cache.ts";
 import type { PolicyCache } from "./policy-cache.ts";
 import type { WorkloadCache } from "./workload-cache.ts";
 
@@ -82,6 +84,8 @@ export class IsolationPreviewer {
   private readonly written = new Map<string, string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly running = new Set<Promise<void>>();
+  /** Namespaces whose annotation is being removed (a namespace changes several times before the patch lands). */
+  private readonly clearing = new Set<string>();
   private active = false;
 
   constructor(
@@ -95,8 +99,9 @@ export class IsolationPreviewer {
     this.cluster = cluster;
     this.options = options;
     caches.namespaces.onChange((name, state) => {
-      if (state?.labels[ISOLATION_LABEL] === ISOLATION_PREVIEW) this.schedule(name);
-      else if (this.written.has(name)) this.track(this.clear(name, state !== undefined));
+      if (state === undefined) this.written.delete(name);
+      else if (state.labels[ISOLATION_LABEL] === ISOLATION_PREVIEW) this.schedule(name);
+      else this.clearIfStale(state);
     });
     caches.policies.onChange(() => this.scheduleAll());
     caches.workloads.onChange(() => this.scheduleAll());
@@ -112,6 +117,8 @@ export class IsolationPreviewer {
   start(): void {
     this.active = true;
     this.scheduleAll();
+    // Namespaces that left preview while no leader ran; those not listed yet are seen as they arrive.
+    for (const state of this.namespaces.all()) this.clearIfStale(state);
   }
 
   async stop(): Promise<void> {
@@ -186,9 +193,15 @@ export class IsolationPreviewer {
   }
 
   /** Out of preview: the annotation goes (the namespace is isolated now, or not at all). */
-  private async clear(namespace: string, exists: boolean): Promise<void> {
-    this.written.delete(namespace);
-    if (!exists || !this.active) return;
+  private clearIfStale(state: NamespaceState) {
+    if (state.labels[ISOLATION_LABEL] === ISOLATION_PREVIEW) return;
+    this.written.delete(state.name);
+    if (!this.active || !state.hasIsolationPreview || this.clearing.has(state.name)) return;
+    this.clearing.add(state.name);
+    this.track(this.clear(state.name).finally(() => this.clearing.delete(state.name)));
+  }
+
+  private async clear(namespace: string): Promise<void> {
     try {
       await this.client.mergePatch(
         namespacePath(namespace),

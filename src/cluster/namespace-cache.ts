@@ -4,6 +4,7 @@ import { isolationOf, type Isolation } from "../isolation.ts";
 import { NamespaceSchema, type Namespace } from "../kube-objects.ts";
 import type { Metrics } from "../metrics.ts";
 import { paths, type KubeClient } from "../kube/client.ts";
+import { ISOLATION_PREVIEW_ANNOTATION } from "../names.ts";
 import { WatchCache, type CacheOptions } from "./watch-cache.ts";
 
 export interface NamespaceState {
@@ -13,6 +14,8 @@ export interface NamespaceState {
   terminating: boolean;
   /** For the impact warnings and the isolation preview: namespaceSelectors match them. */
   labels: Readonly<Record<string, string>>;
+  /** The isolation preview annotation is on it (the previewer removes it from namespaces out of preview). */
+  hasIsolationPreview: boolean;
 }
 
 export class NamespaceCache extends WatchCache<Namespace, NamespaceState> {
@@ -31,6 +34,7 @@ export class NamespaceCache extends WatchCache<Namespace, NamespaceState> {
         isolation: isolationOf({ labels: ns.metadata?.labels, annotations: ns.metadata?.annotations }),
         terminating: ns.metadata?.["deletionTimestamp"] != null,
         labels: ns.metadata?.labels ?? {},
+        hasIsolationPreview: ns.metadata?.annotations?.[ISOLATION_PREVIEW_ANNOTATION] !== undefined,
       }),
       ...options,
       onSyncedChange: (synced) => metrics.namespaceCacheSynced.set(synced ? 1 : 0),

@@ -1,6 +1,7 @@
 // The isolation previewer against a fake of the KubeClient, with the real caches: what it writes on a
 // namespace in preview (an Event and a bounded annotation, never a policy), when it writes again
-// (pods and policies change, debounced), and when it takes the annotation away (out of preview).
+// (pods and policies change, debounced), and when it takes the annotation away (out of preview, also
+// when that happened while no leader ran).
 import pino from "pino";
 import t from "tap";
 import { cachedImpactCluster, impactReadiness } from "../../src/cluster/impact-cluster.ts";
@@ -194,4 +195,47 @@ t.test("switching from preview to enabled: the annotation goes, and previewing s
   t.equal(events("team-a").length, 1);
   t.equal(annotation("team-a"), undefined);
   t.same(policyWrites(), [], "the policy is the reconciler's to create, not the previewer's");
+});
+
+t.test(
+  "a namespace that left preview while no leader ran: its annotation is removed when the previewer starts",
+  async (t) => {
+    const api = new FakeKubeClient();
+    seed(api, { "team-a": "enabled", "team-b": "preview" });
+    const stale = JSON.stringify({ cutsOff: 3, fromAllowedNamespaces: 0, externalWorkloads: 0, examples: [] });
+    for (const [name, labels] of [
+      ["team-a", { [ISOLATION_LABEL]: "enabled" }],
+      ["monitoring", {}],
+    ] as const)
+      api.put(nsPath(name), namespace(name, labels, { [ISOLATION_PREVIEW_ANNOTATION]: stale }));
+    api.put(
+      nsPath("team-b"),
+      namespace("team-b", { [ISOLATION_LABEL]: "preview" }, { [ISOLATION_PREVIEW_ANNOTATION]: stale }),
+    );
+    const { previewer, settled, annotation } = await setup(t, api);
+    previewer.start();
+    await settled();
+    t.equal(annotation("team-a"), undefined, "isolated now: no preview");
+    t.equal(annotation("monitoring"), undefined, "label removed: no preview");
+    t.not((annotation("team-b") as { cutsOff: number }).cutsOff, 3, "still in preview: refreshed, not removed");
+  },
+);
+
+t.test("leaving preview while this replica is not the leader: cleaned up when it leads again", async (t) => {
+  const api = new FakeKubeClient();
+  seed(api);
+  const { previewer, settled, annotation } = await setup(t, api);
+  previewer.start();
+  await settled();
+  t.ok(annotation("team-a"));
+  await previewer.stop();
+
+  const current = api.objects.get(nsPath("team-a"))!;
+  api.put(nsPath("team-a"), { ...current, metadata: { ...current.metadata, labels: {} } });
+  await settled();
+  t.ok(annotation("team-a"), "not the leader: nothing written");
+
+  previewer.start();
+  await eventually("the stale annotation removed", () => annotation("team-a") === undefined);
+  await settled();
 });
