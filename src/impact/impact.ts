@@ -83,6 +83,8 @@ interface Unit {
   after: Sides;
   /** Its own policies and named ports, as keys (prepared shapes carry them). */
   look?: Look | undefined;
+  /** A group's units, when it was merged from several: their owners are counted once per unit and kept. */
+  parts?: Unit[];
 }
 
 interface Sides {
@@ -353,6 +355,8 @@ interface PreparedCluster {
   generation: number;
   /** How many distinct looks (plus one) the shapes have: numbers below it name a look. */
   looks: number;
+  /** The namespaces whose own policies have ipBlocks (few: most policies select pods). */
+  withIpBlocks: [string, PreparedNamespace][];
   namespaces: Map<string, PreparedNamespace>;
 }
 
@@ -394,7 +398,8 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
     namespace.lookIds.push({ egress: idOf(prepared.look.egress), ingress: idOf(prepared.look.ingress) });
     for (const [key, block] of prepared.ipBlocks) namespace.ipBlocks.set(key, block);
   }
-  const result = { generation, namespaces, looks: lookIds.size + 1 };
+  const withIpBlocks = [...namespaces].filter(([, namespace]) => namespace.ipBlocks.size > 0);
+  const result = { generation, namespaces, looks: lookIds.size + 1, withIpBlocks };
   preparedClusters.set(cluster, result);
   return result;
 }
@@ -430,7 +435,7 @@ export function changedFlows(
     ],
     seenBySubjects,
   );
-  for (const [name, namespace] of prepared.namespaces)
+  for (const [name, namespace] of prepared.withIpBlocks)
     if (name !== change.namespace) for (const [key, block] of namespace.ipBlocks) seenByOthers.set(key, block);
   const othersBlocks = [...seenBySubjects.values()];
   const subjectBlocks = [...new Map([...seenBySubjects, ...seenByOthers]).values()];
@@ -482,11 +487,12 @@ export function changedFlows(
   const joinFar = (key: number, unit: Unit) => {
     const group = farGroups.get(key);
     if (group === undefined) {
-      const first = { ...unit, members: [...unit.members] };
+      const first = { ...unit, members: [...unit.members], parts: [unit] };
       farGroups.set(key, first);
       grouped.push(first);
     } else {
       for (const member of unit.members) (group.members as PodRecord[]).push(member);
+      group.parts!.push(unit);
     }
   };
   const joinAsSeen = (unit: Unit) => {
@@ -624,16 +630,32 @@ function portsText(ports: PortSet, destination: ResolvedWorkload): string {
   return entries.length === 1 ? text : `${text} and more`;
 }
 
+const ownerCounts = new WeakMap<Unit, Map<string, number>>();
+
+/** A unit's owners and how many of its pods each runs; a prepared shape's are counted once and kept. */
+function ownersIn(unit: Unit): Map<string, number> {
+  let counts = ownerCounts.get(unit);
+  if (counts === undefined) {
+    counts = new Map();
+    if (unit.parts !== undefined) {
+      for (const part of unit.parts)
+        for (const [name, pods] of ownersIn(part)) counts.set(name, (counts.get(name) ?? 0) + pods);
+    } else {
+      for (const member of unit.members) {
+        const name = ownerName(member);
+        counts.set(name, (counts.get(name) ?? 0) + 1);
+      }
+    }
+    ownerCounts.set(unit, counts);
+  }
+  return counts;
+}
+
 /** The first `count` owners of a unit in name order, with their pod counts: examples name workloads, always the same ones. */
 function firstOwners(unit: Unit, count: number): [string, number][] {
-  const pods = new Map<string, number>();
-  for (const member of unit.members) {
-    const name = ownerName(member);
-    pods.set(name, (pods.get(name) ?? 0) + 1);
-  }
   // Picked, not sorted: a group of look-alike units can hold a thousand owners.
   const first: [string, number][] = [];
-  for (const entry of pods) {
+  for (const entry of ownersIn(unit)) {
     if (first.length === count && entry[0] >= first[count - 1]![0]) continue;
     const at = first.findIndex(([name]) => entry[0] < name);
     first.splice(at < 0 ? first.length : at, 0, entry);
@@ -659,10 +681,7 @@ function summarise(
     let counts = owners.get(unit);
     if (counts === undefined) {
       counts = new Map();
-      for (const member of unit.members) {
-        const id = idOf(ownerName(member));
-        counts.set(id, (counts.get(id) ?? 0) + 1);
-      }
+      for (const [name, pods] of ownersIn(unit)) counts.set(idOf(name), pods);
       owners.set(unit, counts);
     }
     return counts;
