@@ -355,12 +355,15 @@ interface PreparedCluster {
   generation: number;
   /** How many distinct looks (plus one) the shapes have: numbers below it name a look. */
   looks: number;
+  /** The same, as a list (walked on every request: no iterator entries to allocate). */
+  list: PreparedNamespace[];
   /** The namespaces whose own policies have ipBlocks (few: most policies select pods). */
-  withIpBlocks: [string, PreparedNamespace][];
+  withIpBlocks: PreparedNamespace[];
   namespaces: Map<string, PreparedNamespace>;
 }
 
 interface PreparedNamespace {
+  name: string;
   info: NamespaceInfo;
   shapes: PreparedShape[];
   /** The ipBlocks of the namespace's own policies that select its pods. */
@@ -390,7 +393,7 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
     let namespace = namespaces.get(name);
     if (namespace === undefined) {
       const info = cluster.namespaces.get(name) ?? { name, labels: { [NAMESPACE_NAME_LABEL]: name } };
-      namespaces.set(name, (namespace = { info, shapes: [], ipBlocks: new Map(), lookIds: [] }));
+      namespaces.set(name, (namespace = { name, info, shapes: [], ipBlocks: new Map(), lookIds: [] }));
       policies.set(name, cluster.policiesIn(name));
     }
     const prepared = prepare(members, namespace.info, policies.get(name)!);
@@ -398,8 +401,9 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
     namespace.lookIds.push({ egress: idOf(prepared.look.egress), ingress: idOf(prepared.look.ingress) });
     for (const [key, block] of prepared.ipBlocks) namespace.ipBlocks.set(key, block);
   }
-  const withIpBlocks = [...namespaces].filter(([, namespace]) => namespace.ipBlocks.size > 0);
-  const result = { generation, namespaces, looks: lookIds.size + 1, withIpBlocks };
+  const list = [...namespaces.values()];
+  const withIpBlocks = list.filter((namespace) => namespace.ipBlocks.size > 0);
+  const result = { generation, namespaces, looks: lookIds.size + 1, list, withIpBlocks };
   preparedClusters.set(cluster, result);
   return result;
 }
@@ -435,8 +439,9 @@ export function changedFlows(
     ],
     seenBySubjects,
   );
-  for (const [name, namespace] of prepared.withIpBlocks)
-    if (name !== change.namespace) for (const [key, block] of namespace.ipBlocks) seenByOthers.set(key, block);
+  for (const namespace of prepared.withIpBlocks)
+    if (namespace.name !== change.namespace)
+      for (const [key, block] of namespace.ipBlocks) seenByOthers.set(key, block);
   const othersBlocks = [...seenBySubjects.values()];
   const subjectBlocks = [...new Map([...seenBySubjects, ...seenByOthers]).values()];
   const allowed = new Set(options.allowedIngressNamespaces ?? []);
@@ -514,17 +519,18 @@ export function changedFlows(
   // matches it, and it is not an allowedIngressNamespace) sees them all alike: no pod of it is
   // selected, so its shapes are grouped by their look alone, without asking the peers about each.
   // With ipBlocks among the peers, addresses tell pods apart and every unit is asked.
-  const reaches = (namespace: NamespaceInfo) =>
-    othersBlocks.length > 0 ||
-    allowed.has(namespace.name) ||
-    namespacePeers.some(
-      (peer) =>
-        peer.kind === "pods" &&
-        (peer.namespaces.kind === "all" ||
-          (peer.namespaces.kind === "selector" && peer.namespaces.matches(namespace.labels))),
-    );
-  for (const [name, namespace] of prepared.namespaces) {
-    if (name === change.namespace) continue;
+  const selectorPeers = namespacePeers.flatMap((peer) =>
+    peer.kind === "pods" && peer.namespaces.kind !== "policy-namespace" ? [peer.namespaces] : [],
+  );
+  const reachesAll = othersBlocks.length > 0 || selectorPeers.some((namespaces) => namespaces.kind === "all");
+  const reaches = (namespace: NamespaceInfo) => {
+    if (reachesAll || allowed.has(namespace.name)) return true;
+    for (const namespaces of selectorPeers)
+      if (namespaces.kind === "selector" && namespaces.matches(namespace.labels)) return true;
+    return false;
+  };
+  for (const namespace of prepared.list) {
+    if (namespace.name === change.namespace) continue;
     if (reaches(namespace.info)) {
       for (const shape of namespace.shapes) {
         if (othersBlocks.length === 0) joinAsSeen(shape.unit);
