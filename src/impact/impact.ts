@@ -408,6 +408,30 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
   return result;
 }
 
+/** Prepared units of other namespaces that look alike to a change: the walk and the summary read their owners from the parts, so the pods are listed only when asked. */
+class FarGroup implements Unit {
+  readonly namespace: string;
+  readonly representative: ResolvedWorkload;
+  readonly subject = false;
+  readonly before: Sides;
+  readonly after: Sides;
+  readonly look: Look | undefined;
+  readonly parts: Unit[];
+
+  constructor(first: Unit) {
+    this.namespace = first.namespace;
+    this.representative = first.representative;
+    this.before = first.before;
+    this.after = first.after;
+    this.look = first.look;
+    this.parts = [first];
+  }
+
+  get members(): readonly PodRecord[] {
+    return this.parts.flatMap((part) => part.members);
+  }
+}
+
 /** The flows whose verdict the change turns, between units of pods. */
 export function changedFlows(
   cluster: ImpactCluster,
@@ -488,16 +512,15 @@ export function changedFlows(
       (group.members as PodRecord[]).push(...unit.members);
     }
   };
-  const farGroups = new Map<number, Unit>();
+  const farGroups = new Map<number, FarGroup>();
   const joinFar = (key: number, unit: Unit) => {
     const group = farGroups.get(key);
     if (group === undefined) {
-      const first = { ...unit, members: [...unit.members], parts: [unit] };
+      const first = new FarGroup(unit);
       farGroups.set(key, first);
       grouped.push(first);
     } else {
-      for (const member of unit.members) (group.members as PodRecord[]).push(member);
-      group.parts!.push(unit);
+      group.parts.push(unit);
     }
   };
   const joinAsSeen = (unit: Unit) => {
