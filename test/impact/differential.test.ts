@@ -97,6 +97,28 @@ t.test(
   },
 );
 
+t.test(
+  "a namespace the changed policy's namespaceSelector reaches is not grouped with one it does not reach",
+  async (t) => {
+    const fixed = [
+      namespace("team-a", { team: "a" }),
+      namespace("team-b", { team: "b" }),
+      namespace("team-c", { team: "c" }),
+      pod("team-a", "web", { labels: { app: "web" }, ip: "10.244.1.1" }),
+      pod("team-b", "web", { labels: { app: "web" }, ip: "10.244.2.1" }),
+      pod("team-c", "api", { labels: { app: "api" }, ip: "10.244.3.1" }),
+    ];
+    const fromA = policy("team-c", "from-a", {
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "a" } } }] }],
+    });
+    t.ok(assertSameFlows(fixed, [], [fromA], { namespace: "team-c", before: [], after: [fromA] }));
+    const flows = changedFlows(impactCluster(fixed), { namespace: "team-c", before: [], after: [policyInput(fromA)] });
+    t.same(podPairs(flows.removed), [
+      'team-b/web -> team-c/api {"TCP":[[1,65535]],"UDP":[[1,65535]],"SCTP":[[1,65535]]}',
+    ]);
+  },
+);
+
 t.test("creating, changing or deleting one policy: the same flows as the engine's whole-cluster diff", async (t) => {
   let nonEmpty = 0;
   fc.assert(
