@@ -115,3 +115,190 @@ t.test(
     t.same(preview.added, []);
   },
 );
+
+t.test("objects that cannot be read are skipped, each named as well as it can be, with the reason", async (t) => {
+  const table: [string, unknown, { object: string; reason: string }][] = [
+    [
+      "a Namespace without a name",
+      { kind: "Namespace", metadata: {} },
+      {
+        object: "Namespace (no name)",
+        reason: "a Namespace needs `metadata.name`",
+      },
+    ],
+    [
+      "a Namespace with a number for labels",
+      { kind: "Namespace", metadata: { name: "n", labels: 7 } },
+      {
+        object: "Namespace n",
+        reason: "a Namespace needs `metadata.name`",
+      },
+    ],
+    [
+      "a NetworkPolicy without a name",
+      { kind: "NetworkPolicy", metadata: { namespace: "a" }, spec: { podSelector: {} } },
+      {
+        object: "NetworkPolicy a/(no name)",
+        reason: "not a NetworkPolicy the API server would accept (see `netfence lint`)",
+      },
+    ],
+    ["a Pod without metadata", { kind: "Pod" }, { object: "Pod (no name)", reason: "not a Pod with `metadata.name`" }],
+    [
+      "a Pod without a name",
+      { kind: "Pod", metadata: { namespace: "a" } },
+      {
+        object: "Pod a/(no name)",
+        reason: "not a Pod with `metadata.name`",
+      },
+    ],
+    [
+      "a Pod whose containerPort is a string",
+      {
+        kind: "Pod",
+        metadata: { name: "p", namespace: "a" },
+        spec: { containers: [{ name: "c", ports: [{ name: "http", containerPort: "80" }] }] },
+      },
+      { object: "Pod a/p", reason: "not a Pod with `metadata.name`" },
+    ],
+    [
+      "a Pod whose pod IPs are strings",
+      {
+        kind: "Pod",
+        metadata: { name: "p", namespace: "a" },
+        status: { podIPs: ["10.0.0.1"] },
+      },
+      { object: "Pod a/p", reason: "not a Pod with `metadata.name`" },
+    ],
+    [
+      "a Pod whose hostNetwork is a string",
+      {
+        kind: "Pod",
+        metadata: { name: "p", namespace: "a" },
+        spec: { hostNetwork: "yes" },
+      },
+      { object: "Pod a/p", reason: "not a Pod with `metadata.name`" },
+    ],
+    [
+      "a failed Pod",
+      { ...pod("a", "f"), status: { phase: "Failed" } },
+      { object: "Pod a/f", reason: "has finished (Failed)" },
+    ],
+    [
+      "a Deployment without a template",
+      { kind: "Deployment", metadata: { name: "d", namespace: "a" }, spec: {} },
+      {
+        object: "Deployment a/d",
+        reason: "has no pod template",
+      },
+    ],
+    [
+      "a Deployment whose template spec is a list",
+      {
+        kind: "Deployment",
+        metadata: { name: "d", namespace: "a" },
+        spec: { template: { spec: [] } },
+      },
+      { object: "Deployment a/d", reason: "has no pod template" },
+    ],
+    [
+      "a Deployment without a name",
+      { kind: "Deployment", metadata: {}, spec: { template } },
+      {
+        object: "Deployment (no name)",
+        reason: "has no pod template",
+      },
+    ],
+    [
+      "a CronJob with a pod template where its job template belongs",
+      {
+        kind: "CronJob",
+        metadata: { name: "c", namespace: "a" },
+        spec: { template },
+      },
+      { object: "CronJob a/c", reason: "has no pod template" },
+    ],
+    [
+      "a CronJob whose job template has no spec",
+      {
+        kind: "CronJob",
+        metadata: { name: "c", namespace: "a" },
+        spec: { jobTemplate: {} },
+      },
+      { object: "CronJob a/c", reason: "has no pod template" },
+    ],
+    [
+      "a DaemonSet on the host network",
+      {
+        kind: "DaemonSet",
+        metadata: { name: "ds", namespace: "a" },
+        spec: { template: { spec: { hostNetwork: true } } },
+      },
+      { object: "DaemonSet a/ds", reason: "uses the host network: NetworkPolicies do not apply to it" },
+    ],
+  ];
+  for (const [name, object, skipped] of table) {
+    const cluster = clusterFromObjects([object]);
+    t.same({ workloads: cluster.workloads, skipped: cluster.skipped }, { workloads: [], skipped: [skipped] }, name);
+  }
+  t.same(
+    clusterFromObjects([null, 7, "Pod", { kind: 3, metadata: { name: "x" } }]).skipped,
+    [],
+    "not objects: ignored",
+  );
+});
+
+t.test("named ports: only named ones, TCP unless said, and only protocols a policy can name", async (t) => {
+  const ports = [
+    { containerPort: 1 },
+    { name: "", containerPort: 2 },
+    { name: null, containerPort: 3 },
+    { name: "dns", containerPort: 53, protocol: "UDP" },
+    { name: "web", containerPort: 80 },
+    { name: "web-null", containerPort: 81, protocol: null },
+    { name: "ping", containerPort: 7, protocol: "ICMP" },
+  ];
+  const cluster = clusterFromObjects([
+    {
+      kind: "Pod",
+      metadata: { name: "p", namespace: "a" },
+      spec: { containers: [{ name: "c", ports }, { name: "d" }] },
+    },
+    { kind: "Pod", metadata: { name: "q", namespace: "a" }, spec: { containers: null } },
+    { kind: "Pod", metadata: { name: "r", namespace: "a" } },
+  ]);
+  t.same(
+    cluster.workloads.map((w) => [w.id, w.namedPorts]),
+    [
+      [
+        "a/p",
+        [
+          { name: "dns", protocol: "UDP", port: 53 },
+          { name: "web", protocol: "TCP", port: 80 },
+          { name: "web-null", protocol: "TCP", port: 81 },
+        ],
+      ],
+      ["a/q", []],
+      ["a/r", []],
+    ],
+  );
+});
+
+t.test("pod addresses: podIPs and podIP, each once; objects without a namespace go to `default`", async (t) => {
+  const cluster = clusterFromObjects([
+    {
+      kind: "Pod",
+      metadata: { name: "p" },
+      status: { podIP: "10.0.0.1", podIPs: [{ ip: "10.0.0.1" }, { ip: "fd00::1" }] },
+    },
+    { kind: "Pod", metadata: { name: "q", namespace: "a" }, status: { podIP: "" } },
+    { kind: "Pod", metadata: { name: "r", namespace: "a", labels: null }, status: null },
+  ]);
+  t.same(
+    cluster.workloads.map((w) => [w.id, w.ips, w.labels]),
+    [
+      ["default/p", ["10.0.0.1", "fd00::1"], {}],
+      ["a/q", [], {}],
+      ["a/r", [], {}],
+    ],
+  );
+});
