@@ -14,6 +14,8 @@
 // time (d1/pod0 -> d0/pod1 UDP/8080 probed open where every policy says TCP), so the oracle is not
 // stable; `npm run test:dataplane` runs it. Explore with random seeds, encode what they find.
 import fc from "fast-check";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import ipaddr from "ipaddr.js";
 import t from "tap";
 import { stringify } from "yaml";
@@ -33,6 +35,8 @@ const SEED =
   process.env.NETFENCE_DIFFERENTIAL_SEED === "random"
     ? Date.now() % 2 ** 31
     : Number(process.env.NETFENCE_DIFFERENTIAL_SEED ?? FIXED_SEED);
+/** fast-check's path of one case of the seed (case n has path n-1): replays that case alone. */
+const PATH = process.env.NETFENCE_DIFFERENTIAL_PATH;
 const FLOWS_PER_CASE = 40;
 const NAMESPACES = ["d0", "d1", "d2", "d3"];
 const MAX_PODS = 8;
@@ -291,6 +295,9 @@ async function differential(): Promise<void> {
     }
     stats.refusedPolicies += refusals.length;
     await dataplane.barrier();
+    // Nothing tracked in an earlier case may let a flow of this one through (kube-router accepts
+    // ESTABLISHED before any policy): the probes below start from an empty table.
+    await dataplane.flushConntrack();
 
     // The engine reads what the API server stored (after netfence's webhooks), as kube-router does.
     const list = async (path: string, kind: string) =>
@@ -305,6 +312,10 @@ async function differential(): Promise<void> {
     const model: EngineCluster = clusterFromObjects(objects);
 
     stats.cases++;
+    if (stats.cases % 25 === 0)
+      t.comment(
+        `case ${stats.cases}: ${((performance.now() - started) / 1000 / stats.cases).toFixed(1)} s per case so far`,
+      );
     for (const flowSketch of sketch.flows) {
       const from = bound[flowSketch.from % bound.length]!;
       const to = bound[flowSketch.to % bound.length]!;
@@ -320,13 +331,29 @@ async function differential(): Promise<void> {
       else stats.refused++;
       if (onKubeRouter.divergence !== undefined) stats.divergent++;
       if (open !== (expectedOnKubeRouter === "allowed")) {
+        // The failure report: the node's netfilter state for this flow as probed, then the same flow
+        // probed again after a fresh barrier. Probed alike twice, it is a divergence of the engine from
+        // kube-router; probed otherwise the second time, the dataplane had not settled when probed (a
+        // harness fault). Either way the case fails.
+        const netfilter = await dataplane.netfilterState(from, to, flow.port, flow.protocol);
+        const dump = join(cluster.dir, `mismatch-case${stats.cases}.txt`);
+        writeFileSync(dump, netfilter);
+        await dataplane.barrier();
+        await dataplane.flushConntrack();
+        const reprobed = await dataplane.probe(from, to, flow.port, flow.protocol);
+        const reopen = dataplane.isOpen(reprobed, to);
         const report = [
           `flow ${flow.from} -> ${flow.to} ${flow.protocol}/${flow.port}: engine says ${expected}${onKubeRouter.divergence === undefined ? "" : ` (${expectedOnKubeRouter} on kube-router: ${onKubeRouter.divergence})`}, probed ${open ? "open" : "blocked"} (${JSON.stringify(probed)})`,
+          reopen === open
+            ? `probed ${reopen ? "open" : "blocked"} again after a fresh barrier and an empty conntrack table: a divergence`
+            : `probed ${reopen ? "open" : "blocked"} after a fresh barrier (${JSON.stringify(reprobed)}): the dataplane had not settled when first probed, a harness fault`,
           `pod addresses: ${bound.map((p) => `${p.id}=${p.ip}`).join(", ")}`,
           refusals.length > 0 ? `refused by the API server: ${refusals.join("; ")}` : "",
           `explain: ${JSON.stringify(explain(model, flow), null, 1)}`,
           "manifests as stored:",
           objects.map((o) => stringify(o)).join("---\n"),
+          `the node's netfilter when first probed (iptables-save, ipset list): ${dump}`,
+          netfilter.split("\niptables-save")[0]!,
         ];
         throw new Error(report.filter(Boolean).join("\n"));
       }
@@ -337,6 +364,7 @@ async function differential(): Promise<void> {
   const details = await fc.check(fc.asyncProperty(caseSketch, runCase), {
     numRuns: RUNS,
     seed: SEED,
+    ...(PATH === undefined ? {} : { path: PATH }),
     endOnFailure: true,
   });
   if (details.failed)
