@@ -241,6 +241,8 @@ export class Dataplane {
         `--hostname-override=${NODE_NAME}`,
         "--health-port=0",
         "--service-cluster-ip-range=10.0.0.0/24",
+        // Each watch event and each sync with its timings, for reading a failure against the log.
+        "--v=2",
       ],
       { NODE_NAME },
     );
