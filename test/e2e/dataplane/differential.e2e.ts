@@ -6,13 +6,15 @@
 // server stored, must equal the probed one. Where kube-router v2.1.0 departs from Kubernetes
 // semantics, the difference is encoded once, in kube-router-divergences.ts, with its source reference.
 //
-// NETFENCE_DIFFERENTIAL_RUNS (default 100) sets the number of cases, NETFENCE_DIFFERENTIAL_SEED the seed
-// (`random` explores a fresh one); a failure prints the seed, the manifests and the flow. CI runs a
-// fixed seed by default: random seeds still find departures of kube-router that are not encoded yet
-// (seed 1030208246, case 93: a flow both ends deny that kube-router lets through). Not part of
-// `npm run test:e2e` (CI) yet: the fixed seed passed 100 cases once and failed at case 30 the next
-// time (d1/pod0 -> d0/pod1 UDP/8080 probed open where every policy says TCP), so the oracle is not
-// stable; `npm run test:dataplane` runs it. Explore with random seeds, encode what they find.
+// NETFENCE_DIFFERENTIAL_RUNS (default 100, about 2 minutes) sets the number of cases,
+// NETFENCE_DIFFERENTIAL_SEED the seed (`random` explores a fresh one), NETFENCE_DIFFERENTIAL_PATH
+// replays one case of the seed alone; a failure prints the seed, the manifests, the flow, the node's
+// conntrack entries for it (iptables-save and ipset list go to a file beside the logs) and the same
+// flow probed again after a fresh barrier, which tells a dataplane that had not settled from a real
+// divergence; both fail. `npm run test:e2e` runs the fixed seed. Each case is probed only after the
+// dataplane's two-generation barrier (dataplane.ts) and with an empty conntrack table: the earlier
+// single-policy barrier could be passed while kube-router's pod or namespace cache still lacked the
+// case's writes, which made seeds fail at random (1029764406 at case 30, 1030208246 at case 93).
 import fc from "fast-check";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
