@@ -251,7 +251,7 @@ async function differential(): Promise<void> {
   for (let i = 0; i < MAX_PODS; i++) slots.push(await dataplane.addPodNetwork(`slot${i}`));
   const previousLabels = new Map<string, Record<string, string>>();
 
-  const stats = { cases: 0, flows: 0, open: 0, refused: 0, divergent: 0, refusedPolicies: 0 };
+  const stats = { cases: 0, flows: 0, open: 0, refused: 0, divergent: 0, orderDependent: 0, refusedPolicies: 0 };
   const runCase = async (sketch: CaseSketch) => {
     const { namespaces, pods, policies } = manifests(sketch, slots);
     // The previous case goes first; Pod objects without grace (there is no kubelet to finish a deletion).
@@ -332,6 +332,15 @@ async function differential(): Promise<void> {
       if (open) stats.open++;
       else stats.refused++;
       if (onKubeRouter.divergence !== undefined) stats.divergent++;
+      // kube-router answers such a flow either way from one sync to the next (kube-router-divergences.ts
+      // #5): probed, it proves nothing. Counted and printed, never compared.
+      if (onKubeRouter.orderDependent !== undefined) {
+        stats.orderDependent++;
+        t.comment(
+          `not compared: ${flow.from} -> ${flow.to} ${flow.protocol}/${flow.port} probed ${open ? "open" : "blocked"}; ${onKubeRouter.orderDependent}`,
+        );
+        continue;
+      }
       if (open !== (expectedOnKubeRouter === "allowed")) {
         // The failure report: the node's netfilter state for this flow as probed, then the same flow
         // probed again after a fresh barrier. Probed alike twice, it is a divergence of the engine from
@@ -372,7 +381,7 @@ async function differential(): Promise<void> {
   if (details.failed)
     t.comment(`the failing case:\n${(details.errorInstance as Error | undefined)?.message ?? "no error"}`);
   t.comment(
-    `${stats.cases} cases, ${stats.flows} flows probed (${stats.open} open, ${stats.refused} blocked), ${stats.divergent} where kube-router's reading differs from Kubernetes', ${stats.refusedPolicies} generated policies refused by the API server or netfence; ${((performance.now() - started) / 1000 / Math.max(stats.cases, 1)).toFixed(1)} s per case`,
+    `${stats.cases} cases, ${stats.flows} flows probed (${stats.open} open, ${stats.refused} blocked), ${stats.divergent} where kube-router's reading differs from Kubernetes', ${stats.orderDependent} not compared (kube-router's verdict depends on its pod list order), ${stats.refusedPolicies} generated policies refused by the API server or netfence; ${((performance.now() - started) / 1000 / Math.max(stats.cases, 1)).toFixed(1)} s per case`,
   );
   t.notOk(
     details.failed,
