@@ -190,6 +190,33 @@ function exceptsSharedAcrossPeers(input: PolicyInput): PolicyInput {
   return withRulesRewritten(input, rewrite);
 }
 
+/**
+ * 6. An egress rule's named ports never apply to its ipBlock peers. policy.go processEgressRules: for
+ *    `dstIPBlocks` it writes one rule per numeric port (`egressRule.ports`) and skips
+ *    `egressRule.namedPorts`, which it only uses towards the pods of the rule's selector peers (the
+ *    ...NamedPortIPSetName sets, built from evalPodPeer). Kubernetes resolves the named port against the
+ *    destination pod, whatever peer matched it. Stated in Kubernetes terms: such a rule becomes one
+ *    rule over its selector peers with all its ports and one over its ipBlock peers with its numeric
+ *    ports only (none left: that part admits nothing and is dropped).
+ */
+function namedPortsNotForEgressIpBlocks(input: PolicyInput): PolicyInput {
+  const { spec } = input.policy;
+  if (spec.egress === undefined) return input;
+  const egress = spec.egress.flatMap((rule): Rule[] => {
+    const ports = rule.ports ?? [];
+    const to = rule.to ?? [];
+    const blocks = to.filter((peer) => peer.ipBlock !== undefined);
+    if (blocks.length === 0 || !ports.some((port) => typeof port.port === "string")) return [rule];
+    const selectors = to.filter((peer) => peer.ipBlock === undefined);
+    const numeric = ports.filter((port) => typeof port.port !== "string");
+    return [
+      ...(selectors.length === 0 ? [] : [{ ...rule, to: selectors }]),
+      ...(numeric.length === 0 ? [] : [{ ...rule, to: blocks, ports: numeric }]),
+    ];
+  });
+  return { ...input, policy: { ...input.policy, spec: { ...spec, egress } } };
+}
+
 function strictlyInside(inner: string, outer: string): boolean {
   const a = parseCidr(inner);
   const b = parseCidr(outer);
@@ -265,11 +292,16 @@ function departures(cluster: Cluster, flow: Flow): DataplaneVerdict {
   const kubernetes = verdict(cluster, flow);
   const withSharedExcepts = { ...cluster, policies: cluster.policies.map(exceptsSharedAcrossPeers) };
   const sharedExcepts = verdict(withSharedExcepts, flow) !== kubernetes;
+  const withoutIpBlockNamedPorts = {
+    ...cluster,
+    policies: withSharedExcepts.policies.map(namedPortsNotForEgressIpBlocks),
+  };
+  const ipBlockNamedPorts = verdict(withoutIpBlockNamedPorts, flow) !== verdict(withSharedExcepts, flow);
   const withOwnNamespacePorts = {
     ...cluster,
-    policies: withSharedExcepts.policies.map((input) => namedPortsOfOwnNamespace(cluster, input)),
+    policies: withoutIpBlockNamedPorts.policies.map((input) => namedPortsOfOwnNamespace(cluster, input)),
   };
-  const ownNamespacePorts = verdict(withOwnNamespacePorts, flow) !== verdict(withSharedExcepts, flow);
+  const ownNamespacePorts = verdict(withOwnNamespacePorts, flow) !== verdict(withoutIpBlockNamedPorts, flow);
   const asRead = {
     ...cluster,
     policies: withOwnNamespacePorts.policies.map((input) => unresolvedNamedPortsAsEveryPort(cluster, input)),
@@ -279,6 +311,7 @@ function departures(cluster: Cluster, flow: Flow): DataplaneVerdict {
   if (onKubeRouter === kubernetes) return { verdict: kubernetes };
   const reasons = [
     ...(sharedExcepts ? ["#4 an except of one ipBlock peer applied to the other peers of its rule"] : []),
+    ...(ipBlockNamedPorts ? ["#6 an egress rule's named ports not applied to its ipBlock peers"] : []),
     ...(ownNamespacePorts ? ["#3 named ports of an egress rule without `to` resolved in the policy's namespace"] : []),
     ...(unresolved ? ["#2 a named port no pod declares read as every port"] : []),
     ...(leak === undefined ? [] : [`#1 a both-directions policy applied across directions (${leak})`]),
