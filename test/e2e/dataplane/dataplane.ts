@@ -25,7 +25,14 @@ const GATEWAY = "198.18.0.1";
 const PROBE_TIMEOUT_MS = 1_000;
 const SYNC_TIMEOUT_MS = 15_000;
 const STARTUP_TIMEOUT_MS = 90_000;
-const SENTINEL_POLICIES = "/apis/networking.k8s.io/v1/namespaces/dataplane-sentinel/networkpolicies";
+const SENTINEL_NAMESPACE = "dataplane-sentinel";
+const SENTINEL_POLICIES = `/apis/networking.k8s.io/v1/namespaces/${SENTINEL_NAMESPACE}/networkpolicies`;
+/**
+ * The sentinel server's ports, one per barrier generation in turn: a generation is observed as its
+ * port turning open, which no connection tracked from an earlier generation can fake.
+ */
+const SENTINEL_PORTS = [9101, 9102, 9103, 9104];
+const GENERATION_LABEL = "dataplane.netfence.test/generation";
 
 export type Protocol = "TCP" | "UDP";
 export type ProbeResult = { answer: string } | { error: string };
@@ -101,7 +108,7 @@ async function sweepStaleRuns(): Promise<void> {
 export async function dataplaneUnavailable(): Promise<string | undefined> {
   if (process.platform !== "linux") return "needs Linux network namespaces";
   if (process.getuid?.() !== 0) return "needs root (network namespaces, iptables, ipset)";
-  for (const command of ["ip", "iptables", "iptables-save", "iptables-restore", "ipset", "socat"]) {
+  for (const command of ["ip", "iptables", "iptables-save", "iptables-restore", "ipset", "socat", "conntrack"]) {
     if ((await sh("sh", ["-c", `command -v ${command}`]).catch(() => "")) === "")
       return `needs \`${command}\` on PATH (.ci/run installs the Debian packages)`;
   }
@@ -137,7 +144,7 @@ export class Dataplane {
   /** Each run its own /20 of 198.18.0.0/16 (the gateway's 198.18.0.x stays outside every run's range). */
   private readonly subnetBase = 16 + (process.pid % 15) * 16;
   private podCount = 0;
-  private sentinel: { client: Pod; server: Pod; present: boolean } | undefined;
+  private sentinel: { client: Pod; server: Pod; generation: number } | undefined;
   private caCert: string | undefined;
 
   readonly cluster: Cluster;
@@ -234,6 +241,8 @@ export class Dataplane {
         `--hostname-override=${NODE_NAME}`,
         "--health-port=0",
         "--service-cluster-ip-range=10.0.0.0/24",
+        // Each watch event and each sync with its timings, for reading a failure against the log.
+        "--v=2",
       ],
       { NODE_NAME },
     );
@@ -241,20 +250,29 @@ export class Dataplane {
     await this.api("POST", "/api/v1/namespaces", {
       apiVersion: "v1",
       kind: "Namespace",
-      metadata: { name: "dataplane-sentinel" },
+      metadata: { name: SENTINEL_NAMESPACE },
     });
     const [client, server] = await Promise.all([
-      this.addPod({ namespace: "dataplane-sentinel", name: "client", labels: { role: "client" } }),
-      this.addPod({ namespace: "dataplane-sentinel", name: "server", labels: { role: "server" } }),
+      this.addPod({ namespace: SENTINEL_NAMESPACE, name: "client", labels: { role: "client" } }, SENTINEL_PORTS),
+      this.addPod({ namespace: SENTINEL_NAMESPACE, name: "server", labels: { role: "server" } }, SENTINEL_PORTS),
     ]);
-    this.sentinel = { client: client!, server: server!, present: false };
+    this.sentinel = { client: client!, server: server!, generation: 0 };
+    const sentinelOpen = async (port: number) => this.isOpen(await this.probe(client!, server!, port, "TCP"), server!);
+    await this.until("the sentinel pods to answer each other", () => sentinelOpen(SENTINEL_PORTS[0]!), 30_000);
+    // The sentinel server is isolated for good; each barrier generation then opens one port of it.
+    // Open proves only the servers: kube-router is up once it enforces the isolation.
+    await this.api("POST", SENTINEL_POLICIES, {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "sentinel-isolation", namespace: SENTINEL_NAMESPACE },
+      spec: { podSelector: { matchLabels: { role: "server" } }, policyTypes: ["Ingress"] },
+    });
     await this.until(
-      "the sentinel pods to answer each other",
-      async () => this.isOpen(await this.probe(client!, server!, this.ports[0]!, "TCP"), server!),
-      30_000,
+      `kube-router to isolate the sentinel server; see ${join(this.socketDir, "kube-router.log")}`,
+      async () => !(await sentinelOpen(SENTINEL_PORTS[0]!)),
+      STARTUP_TIMEOUT_MS,
     );
-    // Open proves only the servers: kube-router is up once it enforces the sentinel's first toggle.
-    await this.barrier(STARTUP_TIMEOUT_MS);
+    await this.barrier();
   }
 
   /**
@@ -312,13 +330,13 @@ export class Dataplane {
     return `198.18.${this.subnetBase + Math.floor(n / 250)}.${(n % 250) + 2}`;
   }
 
-  /** A pod whose agent answers with its `namespace/name`. */
-  async addPod(spec: PodSpec): Promise<Pod> {
-    return this.createPodObject(await this.addPodNetwork(`${spec.namespace}/${spec.name}`), spec);
+  /** A pod whose agent answers with its `namespace/name` (on `ports`, by default the dataplane's). */
+  async addPod(spec: PodSpec, ports = this.ports): Promise<Pod> {
+    return this.createPodObject(await this.addPodNetwork(`${spec.namespace}/${spec.name}`, ports), spec);
   }
 
   /** Network namespace, routed veth and agent of a pod, without the Pod object. */
-  async addPodNetwork(answer: string): Promise<PodNetwork> {
+  async addPodNetwork(answer: string, ports = this.ports): Promise<PodNetwork> {
     const index = this.podCount;
     const ip = this.nextAddress();
     const netns = `${this.prefix}-p${index}`;
@@ -341,7 +359,7 @@ export class Dataplane {
       join(import.meta.dirname, "pod-agent.ts"),
       answer,
       controlSocket,
-      this.ports.join(","),
+      ports.join(","),
     ]);
     await new Promise<void>((resolveReady, reject) => {
       agent.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolveReady());
@@ -393,32 +411,96 @@ export class Dataplane {
   }
 
   /**
-   * Returns once kube-router has enforced every change made before the call: toggles a sentinel policy
-   * and waits until the sentinel pair shows it. kube-router applies all policies in one pass, so the
-   * earlier changes are in (notes/dataplane.md #9). A sync that never comes (kube-router aborts a
-   * failed iptables-restore silently, #10) fails here, loudly.
+   * Returns once kube-router enforces every change made before the call (notes/dataplane.md #9).
+   *
+   * kube-router syncs from three informer caches (pods, namespaces, NetworkPolicies), each fed by its
+   * own watch, so they lag the API server independently, and one sync lists them at different moments
+   * (network_policy_controller.go fullPolicySync; the policies come out of the lister in no fixed
+   * order). A sync that already shows the last write of a case can therefore still be missing an
+   * earlier write on another stream, e.g. a pod whose IP is not yet in the pod cache gets no firewall
+   * chain and is open to everyone. So a generation writes to all three streams: the sentinel
+   * namespace and client pod get the generation's label and a policy admits, on the generation's own
+   * port, only a client with that label in a namespace with that label. The port turns open only in
+   * a sync whose reads saw all three writes, hence everything written before them on each stream.
+   * Two generations: every read of the sync that shows the second one comes after the sync that
+   * showed the first has finished, so none of its reads (in whatever order) predates this call's
+   * writes. A sync that never comes (kube-router aborts a failed iptables-restore silently, #10)
+   * fails here, loudly.
    */
   async barrier(timeoutMs = SYNC_TIMEOUT_MS): Promise<void> {
+    for (let i = 0; i < 2; i++) await this.generation(timeoutMs);
+  }
+
+  private async generation(timeoutMs: number): Promise<void> {
     const sentinel = this.sentinel!;
-    sentinel.present = !sentinel.present;
-    if (sentinel.present) {
-      const policy = {
-        apiVersion: "networking.k8s.io/v1",
-        kind: "NetworkPolicy",
-        metadata: { name: "sentinel", namespace: "dataplane-sentinel" },
-        spec: { podSelector: { matchLabels: { role: "server" } }, policyTypes: ["Ingress"] },
-      };
-      await this.api("POST", SENTINEL_POLICIES, policy);
-    } else {
-      await this.api("DELETE", `${SENTINEL_POLICIES}/sentinel`);
-    }
+    const generation = ++sentinel.generation;
+    const port = SENTINEL_PORTS[generation % SENTINEL_PORTS.length]!;
+    const label = { [GENERATION_LABEL]: String(generation) };
+    await this.api(
+      "PATCH",
+      `/api/v1/namespaces/${SENTINEL_NAMESPACE}`,
+      { metadata: { labels: label } },
+      { patch: true },
+    );
+    await this.api(
+      "PATCH",
+      `/api/v1/namespaces/${SENTINEL_NAMESPACE}/pods/client`,
+      { metadata: { labels: label } },
+      { patch: true },
+    );
+    await this.api("POST", SENTINEL_POLICIES, {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: `sentinel-${generation}`, namespace: SENTINEL_NAMESPACE },
+      spec: {
+        podSelector: { matchLabels: { role: "server" } },
+        policyTypes: ["Ingress"],
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: label }, podSelector: { matchLabels: label } }],
+            ports: [{ protocol: "TCP", port }],
+          },
+        ],
+      },
+    });
+    if (generation > 1) await this.api("DELETE", `${SENTINEL_POLICIES}/sentinel-${generation - 1}`);
     await this.until(
-      `kube-router to apply the sentinel policy (${sentinel.present ? "created" : "deleted"}); look for "Aborting sync" in ${join(this.socketDir, "kube-router.log")}`,
-      async () =>
-        this.isOpen(await this.probe(sentinel.client, sentinel.server, this.ports[0]!, "TCP"), sentinel.server) !==
-        sentinel.present,
+      `kube-router to apply sentinel generation ${generation} (port ${port} open); look for "Aborting sync" in ${join(this.socketDir, "kube-router.log")}`,
+      async () => this.isOpen(await this.probe(sentinel.client, sentinel.server, port, "TCP"), sentinel.server),
       timeoutMs,
     );
+  }
+
+  /**
+   * Forgets every connection the node tracks. kube-router accepts RELATED,ESTABLISHED before any
+   * policy, so a flow tracked in one case (a UDP one lives 30 s, a TCP one in TIME_WAIT 120 s) would
+   * otherwise still pass in the next case, whatever its policies say, if a probe reuses its tuple.
+   */
+  async flushConntrack(): Promise<void> {
+    // conntrack -F reports on stderr, and fails only when it cannot reach the kernel.
+    await sh("ip", ["netns", "exec", this.nodeNetns, "conntrack", "-F"]);
+  }
+
+  /** What the node's netfilter holds for a flow: for a failure report. */
+  async netfilterState(from: PodNetwork, to: PodNetwork, port: number, protocol: Protocol): Promise<string> {
+    const inNode = (command: string, args: string[]) =>
+      sh("ip", ["netns", "exec", this.nodeNetns, command, ...args]).catch((error: Error) => error.message);
+    const tracked = await inNode("conntrack", [
+      "-L",
+      "-p",
+      protocol.toLowerCase(),
+      "-s",
+      from.ip,
+      "-d",
+      to.ip,
+      "--dport",
+      String(port),
+    ]);
+    return [
+      `conntrack -L for ${from.ip} -> ${to.ip} ${protocol}/${port}:\n${tracked.trim() || "(none)"}`,
+      `iptables-save -t filter:\n${await inNode("iptables-save", ["-t", "filter"])}`,
+      `ipset list:\n${await inNode("ipset", ["list"])}`,
+    ].join("\n");
   }
 
   private async until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {

@@ -4,16 +4,22 @@
 // is applied to the API server (netfence's webhooks included), kube-router enforces it, a sample of
 // flows is probed on packets, and for every flow the engine's verdict, computed from what the API
 // server stored, must equal the probed one. Where kube-router v2.1.0 departs from Kubernetes
-// semantics, the difference is encoded once, in kube-router-divergences.ts, with its source reference.
+// semantics, the difference is encoded once, in kube-router-divergences.ts, with its source reference;
+// flows whose kube-router verdict depends on the order its pod lister returns pods in (#5 there) are
+// printed and counted, not compared.
 //
-// NETFENCE_DIFFERENTIAL_RUNS (default 100) sets the number of cases, NETFENCE_DIFFERENTIAL_SEED the seed
-// (`random` explores a fresh one); a failure prints the seed, the manifests and the flow. CI runs a
-// fixed seed by default: random seeds still find departures of kube-router that are not encoded yet
-// (seed 1030208246, case 93: a flow both ends deny that kube-router lets through). Not part of
-// `npm run test:e2e` (CI) yet: the fixed seed passed 100 cases once and failed at case 30 the next
-// time (d1/pod0 -> d0/pod1 UDP/8080 probed open where every policy says TCP), so the oracle is not
-// stable; `npm run test:dataplane` runs it. Explore with random seeds, encode what they find.
+// NETFENCE_DIFFERENTIAL_RUNS (default 100, about 2 minutes) sets the number of cases,
+// NETFENCE_DIFFERENTIAL_SEED the seed (`random` explores a fresh one), NETFENCE_DIFFERENTIAL_PATH
+// replays one case of the seed alone; a failure prints the seed, the manifests, the flow, the node's
+// conntrack entries for it (iptables-save and ipset list go to a file beside the logs) and the same
+// flow probed again after a fresh barrier, which tells a dataplane that had not settled from a real
+// divergence; both fail. `npm run test:e2e` runs the fixed seed. Each case is probed only after the
+// dataplane's two-generation barrier (dataplane.ts) and with an empty conntrack table: the earlier
+// single-policy barrier could be passed while kube-router's pod or namespace cache still lacked the
+// case's writes, which made seeds fail at random (1029764406 at case 30, 1030208246 at case 93).
 import fc from "fast-check";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import ipaddr from "ipaddr.js";
 import t from "tap";
 import { stringify } from "yaml";
@@ -33,6 +39,8 @@ const SEED =
   process.env.NETFENCE_DIFFERENTIAL_SEED === "random"
     ? Date.now() % 2 ** 31
     : Number(process.env.NETFENCE_DIFFERENTIAL_SEED ?? FIXED_SEED);
+/** fast-check's path of one case of the seed (case n has path n-1): replays that case alone. */
+const PATH = process.env.NETFENCE_DIFFERENTIAL_PATH;
 const FLOWS_PER_CASE = 40;
 const NAMESPACES = ["d0", "d1", "d2", "d3"];
 const MAX_PODS = 8;
@@ -245,7 +253,7 @@ async function differential(): Promise<void> {
   for (let i = 0; i < MAX_PODS; i++) slots.push(await dataplane.addPodNetwork(`slot${i}`));
   const previousLabels = new Map<string, Record<string, string>>();
 
-  const stats = { cases: 0, flows: 0, open: 0, refused: 0, divergent: 0, refusedPolicies: 0 };
+  const stats = { cases: 0, flows: 0, open: 0, refused: 0, divergent: 0, orderDependent: 0, refusedPolicies: 0 };
   const runCase = async (sketch: CaseSketch) => {
     const { namespaces, pods, policies } = manifests(sketch, slots);
     // The previous case goes first; Pod objects without grace (there is no kubelet to finish a deletion).
@@ -291,6 +299,9 @@ async function differential(): Promise<void> {
     }
     stats.refusedPolicies += refusals.length;
     await dataplane.barrier();
+    // Nothing tracked in an earlier case may let a flow of this one through (kube-router accepts
+    // ESTABLISHED before any policy): the probes below start from an empty table.
+    await dataplane.flushConntrack();
 
     // The engine reads what the API server stored (after netfence's webhooks), as kube-router does.
     const list = async (path: string, kind: string) =>
@@ -305,6 +316,10 @@ async function differential(): Promise<void> {
     const model: EngineCluster = clusterFromObjects(objects);
 
     stats.cases++;
+    if (stats.cases % 25 === 0)
+      t.comment(
+        `case ${stats.cases}: ${((performance.now() - started) / 1000 / stats.cases).toFixed(1)} s per case so far`,
+      );
     for (const flowSketch of sketch.flows) {
       const from = bound[flowSketch.from % bound.length]!;
       const to = bound[flowSketch.to % bound.length]!;
@@ -319,14 +334,39 @@ async function differential(): Promise<void> {
       if (open) stats.open++;
       else stats.refused++;
       if (onKubeRouter.divergence !== undefined) stats.divergent++;
+      // kube-router answers such a flow either way from one sync to the next (kube-router-divergences.ts
+      // #5): probed, it proves nothing. Counted and printed, never compared.
+      if (onKubeRouter.orderDependent !== undefined) {
+        stats.orderDependent++;
+        t.comment(
+          `not compared: ${flow.from} -> ${flow.to} ${flow.protocol}/${flow.port} probed ${open ? "open" : "blocked"}; ${onKubeRouter.orderDependent}`,
+        );
+        continue;
+      }
       if (open !== (expectedOnKubeRouter === "allowed")) {
+        // The failure report: the node's netfilter state for this flow as probed, then the same flow
+        // probed again after a fresh barrier. Probed alike twice, it is a divergence of the engine from
+        // kube-router; probed otherwise the second time, the dataplane had not settled when probed (a
+        // harness fault). Either way the case fails.
+        const netfilter = await dataplane.netfilterState(from, to, flow.port, flow.protocol);
+        const dump = join(cluster.dir, `mismatch-case${stats.cases}.txt`);
+        writeFileSync(dump, netfilter);
+        await dataplane.barrier();
+        await dataplane.flushConntrack();
+        const reprobed = await dataplane.probe(from, to, flow.port, flow.protocol);
+        const reopen = dataplane.isOpen(reprobed, to);
         const report = [
           `flow ${flow.from} -> ${flow.to} ${flow.protocol}/${flow.port}: engine says ${expected}${onKubeRouter.divergence === undefined ? "" : ` (${expectedOnKubeRouter} on kube-router: ${onKubeRouter.divergence})`}, probed ${open ? "open" : "blocked"} (${JSON.stringify(probed)})`,
+          reopen === open
+            ? `probed ${reopen ? "open" : "blocked"} again after a fresh barrier and an empty conntrack table: a divergence`
+            : `probed ${reopen ? "open" : "blocked"} after a fresh barrier (${JSON.stringify(reprobed)}): the dataplane had not settled when first probed, a harness fault`,
           `pod addresses: ${bound.map((p) => `${p.id}=${p.ip}`).join(", ")}`,
           refusals.length > 0 ? `refused by the API server: ${refusals.join("; ")}` : "",
           `explain: ${JSON.stringify(explain(model, flow), null, 1)}`,
           "manifests as stored:",
           objects.map((o) => stringify(o)).join("---\n"),
+          `the node's netfilter when first probed (iptables-save, ipset list): ${dump}`,
+          netfilter.split("\niptables-save")[0]!,
         ];
         throw new Error(report.filter(Boolean).join("\n"));
       }
@@ -337,12 +377,13 @@ async function differential(): Promise<void> {
   const details = await fc.check(fc.asyncProperty(caseSketch, runCase), {
     numRuns: RUNS,
     seed: SEED,
+    ...(PATH === undefined ? {} : { path: PATH }),
     endOnFailure: true,
   });
   if (details.failed)
     t.comment(`the failing case:\n${(details.errorInstance as Error | undefined)?.message ?? "no error"}`);
   t.comment(
-    `${stats.cases} cases, ${stats.flows} flows probed (${stats.open} open, ${stats.refused} blocked), ${stats.divergent} where kube-router's reading differs from Kubernetes', ${stats.refusedPolicies} generated policies refused by the API server or netfence; ${((performance.now() - started) / 1000 / Math.max(stats.cases, 1)).toFixed(1)} s per case`,
+    `${stats.cases} cases, ${stats.flows} flows probed (${stats.open} open, ${stats.refused} blocked), ${stats.divergent} where kube-router's reading differs from Kubernetes', ${stats.orderDependent} not compared (kube-router's verdict depends on its pod list order), ${stats.refusedPolicies} generated policies refused by the API server or netfence; ${((performance.now() - started) / 1000 / Math.max(stats.cases, 1)).toFixed(1)} s per case`,
   );
   t.notOk(
     details.failed,

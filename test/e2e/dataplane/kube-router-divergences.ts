@@ -23,6 +23,11 @@ export interface DataplaneVerdict {
   verdict: Verdict;
   /** Set when kube-router's verdict differs from Kubernetes' (the engine's) for this flow. */
   divergence?: string;
+  /**
+   * Set when kube-router's verdict for this flow depends on the order its pod lister returns pods in
+   * (#5): it may be either, from one sync to the next, so no probe can confirm or refute it.
+   */
+  orderDependent?: string;
 }
 
 /*
@@ -185,6 +190,33 @@ function exceptsSharedAcrossPeers(input: PolicyInput): PolicyInput {
   return withRulesRewritten(input, rewrite);
 }
 
+/**
+ * 6. An egress rule's named ports never apply to its ipBlock peers. policy.go processEgressRules: for
+ *    `dstIPBlocks` it writes one rule per numeric port (`egressRule.ports`) and skips
+ *    `egressRule.namedPorts`, which it only uses towards the pods of the rule's selector peers (the
+ *    ...NamedPortIPSetName sets, built from evalPodPeer). Kubernetes resolves the named port against the
+ *    destination pod, whatever peer matched it. Stated in Kubernetes terms: such a rule becomes one
+ *    rule over its selector peers with all its ports and one over its ipBlock peers with its numeric
+ *    ports only (none left: that part admits nothing and is dropped).
+ */
+function namedPortsNotForEgressIpBlocks(input: PolicyInput): PolicyInput {
+  const { spec } = input.policy;
+  if (spec.egress === undefined) return input;
+  const egress = spec.egress.flatMap((rule): Rule[] => {
+    const ports = rule.ports ?? [];
+    const to = rule.to ?? [];
+    const blocks = to.filter((peer) => peer.ipBlock !== undefined);
+    if (blocks.length === 0 || !ports.some((port) => typeof port.port === "string")) return [rule];
+    const selectors = to.filter((peer) => peer.ipBlock === undefined);
+    const numeric = ports.filter((port) => typeof port.port !== "string");
+    return [
+      ...(selectors.length === 0 ? [] : [{ ...rule, to: selectors }]),
+      ...(numeric.length === 0 ? [] : [{ ...rule, to: blocks, ports: numeric }]),
+    ];
+  });
+  return { ...input, policy: { ...input.policy, spec: { ...spec, egress } } };
+}
+
 function strictlyInside(inner: string, outer: string): boolean {
   const a = parseCidr(inner);
   const b = parseCidr(outer);
@@ -192,15 +224,84 @@ function strictlyInside(inner: string, outer: string): boolean {
   return a.cidr.address.match(b.cidr.address, b.cidr.prefix);
 }
 
+/**
+ * 5. Which pods a named port resolves to depends on the order the pod lister returns them. policy.go
+ *    grabNamedPortFromPod builds one `ips` map per pod and stores that same map in every endpoint the
+ *    pod creates (`ips: ips`, one per container port it is the first to declare); a later pod that
+ *    declares one of those ports appends its IPs to the endpoint's map (`eps.ips[...] = append(...)`),
+ *    that is to the first pod's shared map, so they show up under all of the first pod's other ports
+ *    too. processIngressRules/processEgressRules then accept the named port's number towards every IP
+ *    in that map (the ...NamedPortIPSetName sets). The lister (ListPodsByNamespaceAndLabels, evalPodPeer)
+ *    lists from a map, in no fixed order. So a pod that does not declare a named port can be admitted
+ *    on its number when it shares a declared (name, protocol, port) with a pod that does, and that pod
+ *    came first in the list: in some syncs, not in others. The pods considered are the ones whose
+ *    ports kube-router reads for the rule: the policy's targets for ingress (buildNetworkPoliciesInfo),
+ *    the pods of the rule's selector peers for egress (an egress rule without `to` accepts the numbers
+ *    towards every destination, #3, so the IPs do not matter there). Stated in Kubernetes terms, for
+ *    one flow: a named port of such a rule also admits the flow's destination on the flow's port when
+ *    the destination could be in the map. Flows whose verdict that changes are not asserted.
+ */
+function namedPortsOfListOrder(cluster: Cluster, input: PolicyInput, flow: Flow): PolicyInput {
+  const { spec } = input.policy;
+  const protocol = flow.protocol ?? "TCP";
+  const destination = cluster.workloads.find((w) => w.id === flow.to);
+  if (destination === undefined) return input;
+  const key = (p: { name: string; protocol: string; port: number }) => `${p.name}/${p.protocol}/${p.port}`;
+  const destinationKeys = new Set(destination.namedPorts.map(key));
+  const targets = cluster.workloads.filter(
+    (w) => w.namespace === input.namespace && matches(spec.podSelector, w.labels),
+  );
+  const rewrite = (rule: Rule, peers: "from" | "to"): Rule => {
+    const pool =
+      peers === "from"
+        ? targets
+        : (rule.to ?? []).filter((peer) => peer.ipBlock === undefined).flatMap((peer) => podsOf(cluster, input, peer));
+    if (!pool.includes(destination)) return rule;
+    const leaks = (rule.ports ?? []).some((port) => {
+      if (typeof port.port !== "string" || (port.protocol ?? "TCP") !== protocol) return false;
+      const wanted = key({ name: port.port, protocol, port: flow.port });
+      if (destinationKeys.has(wanted)) return false;
+      return pool.some(
+        (first) =>
+          first !== destination &&
+          first.namedPorts.some((named) => key(named) === wanted) &&
+          first.namedPorts.some((named) => destinationKeys.has(key(named))),
+      );
+    });
+    return leaks ? { ...rule, ports: [...(rule.ports ?? []), { protocol, port: flow.port }] } : rule;
+  };
+  return withRulesRewritten(input, (rule, peers) =>
+    peers === "to" && (rule.to ?? []).length === 0 ? rule : rewrite(rule, peers),
+  );
+}
+
 export function kubeRouterVerdict(cluster: Cluster, flow: Flow): DataplaneVerdict {
+  const inOrder = departures(cluster, flow);
+  const leaked = departures(
+    { ...cluster, policies: cluster.policies.map((input) => namedPortsOfListOrder(cluster, input, flow)) },
+    flow,
+  );
+  if (leaked.verdict === inOrder.verdict) return inOrder;
+  return {
+    ...inOrder,
+    orderDependent: `kube-router #5 a named port resolved to the IPs of another pod sharing a port with its declarer: ${leaked.verdict} when the pod lister lists that declarer first, ${inOrder.verdict} otherwise`,
+  };
+}
+
+function departures(cluster: Cluster, flow: Flow): DataplaneVerdict {
   const kubernetes = verdict(cluster, flow);
   const withSharedExcepts = { ...cluster, policies: cluster.policies.map(exceptsSharedAcrossPeers) };
   const sharedExcepts = verdict(withSharedExcepts, flow) !== kubernetes;
+  const withoutIpBlockNamedPorts = {
+    ...cluster,
+    policies: withSharedExcepts.policies.map(namedPortsNotForEgressIpBlocks),
+  };
+  const ipBlockNamedPorts = verdict(withoutIpBlockNamedPorts, flow) !== verdict(withSharedExcepts, flow);
   const withOwnNamespacePorts = {
     ...cluster,
-    policies: withSharedExcepts.policies.map((input) => namedPortsOfOwnNamespace(cluster, input)),
+    policies: withoutIpBlockNamedPorts.policies.map((input) => namedPortsOfOwnNamespace(cluster, input)),
   };
-  const ownNamespacePorts = verdict(withOwnNamespacePorts, flow) !== verdict(withSharedExcepts, flow);
+  const ownNamespacePorts = verdict(withOwnNamespacePorts, flow) !== verdict(withoutIpBlockNamedPorts, flow);
   const asRead = {
     ...cluster,
     policies: withOwnNamespacePorts.policies.map((input) => unresolvedNamedPortsAsEveryPort(cluster, input)),
@@ -210,6 +311,7 @@ export function kubeRouterVerdict(cluster: Cluster, flow: Flow): DataplaneVerdic
   if (onKubeRouter === kubernetes) return { verdict: kubernetes };
   const reasons = [
     ...(sharedExcepts ? ["#4 an except of one ipBlock peer applied to the other peers of its rule"] : []),
+    ...(ipBlockNamedPorts ? ["#6 an egress rule's named ports not applied to its ipBlock peers"] : []),
     ...(ownNamespacePorts ? ["#3 named ports of an egress rule without `to` resolved in the policy's namespace"] : []),
     ...(unresolved ? ["#2 a named port no pod declares read as every port"] : []),
     ...(leak === undefined ? [] : [`#1 a both-directions policy applied across directions (${leak})`]),
