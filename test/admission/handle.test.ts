@@ -77,6 +77,10 @@ t.test("impact is asked only when nothing denies the write: a refused write chan
   t.equal(asked.length, 1);
   t.same(accepted.findingCounts, { "NP050:warn": 1 });
   t.equal(accepted.decision, "warned");
+
+  const warned = admit("validate", requestOf("NetworkPolicy", ingressFromCidr("0.0.0.0/0")), policy);
+  t.equal(asked.length, 2, "a warning does not stop the impact check");
+  t.same(warned.findingCounts, { "NP024:warn": 1, "NP050:warn": 1 });
 });
 
 t.test("a mutation answers with its patch and no finding", async (t) => {
