@@ -1,7 +1,7 @@
 // The compiled tree (`npm run build`, what the image and the npm package run) works on its own: the
 // tests run the TypeScript sources, so a path that only the compiled JS takes is checked here.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import path from "node:path";
 import t from "tap";
 import type { AdmitPool } from "../../src/server/admit-pool.ts";
@@ -11,7 +11,9 @@ import { admissionReview, ingressFromCidr } from "../helpers/review.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 // Inside node_modules/.cache, so that the compiled files resolve their dependencies like dist/ does.
-const outDir = mkdtempSync(path.join(root, "node_modules/.cache/netfence-build-test-"));
+const cache = path.join(root, "node_modules/.cache");
+mkdirSync(cache, { recursive: true }); // absent after a fresh `npm ci`
+const outDir = mkdtempSync(path.join(cache, "netfence-build-test-"));
 t.teardown(() => rmSync(outDir, { recursive: true, force: true }));
 
 t.test("tsc compiles the sources", async (t) => {
