@@ -151,7 +151,7 @@ export class Engine {
       for (const target of targets) {
         for (const rule of target.rules) {
           const outcome = ruleMatch(rule, peer);
-          if (outcome.match === "no" || outcome.peer === undefined) continue;
+          if (outcome.match === "no") continue;
           const ports = rulePorts(rule, destination);
           if (!hasPort(ports, protocol, flow.port)) continue;
           (outcome.match === "yes" ? allowedBy : unknownBy).push(ruleExplanation(rule, outcome.peer, ports));

@@ -72,11 +72,8 @@ export function rulePorts(rule: CompiledRule, destination: Endpoint): PortSet {
   return ports;
 }
 
-export interface RuleOutcome {
-  match: Match;
-  /** The peer that decided: the first that matches, else the first whose match is unknown. */
-  peer: PeerMatcher | undefined;
-}
+/** With the peer that decided: the first that matches, else the first whose match is unknown. */
+export type RuleOutcome = { match: "no"; peer: undefined } | { match: "yes" | "unknown"; peer: PeerMatcher };
 
 export function ruleMatch(rule: CompiledRule, peer: Endpoint): RuleOutcome {
   let unknown: PeerMatcher | undefined;

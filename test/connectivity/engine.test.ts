@@ -1,0 +1,152 @@
+// The engine's own surface: endpoints, defaults, notes and the targets of one policy.
+import t from "tap";
+import { clusterFromObjects, engineFor } from "../../src/connectivity/index.ts";
+import { deployment, namespace, pod, policy } from "./objects.ts";
+
+const world = [
+  namespace("team-a"),
+  namespace("team-b"),
+  pod("team-a", "api", { labels: { app: "api" }, ip: "10.0.1.1" }),
+  pod("team-a", "db", { labels: { app: "db" }, ip: "10.0.1.2" }),
+  pod("team-b", "web", { labels: { app: "web" }, ip: "10.0.2.1" }),
+  deployment("team-b", "worker", { app: "worker" }),
+];
+
+t.test("an endpoint that is no workload is an input error naming the forms and a few workloads", async (t) => {
+  const engine = engineFor(clusterFromObjects(world));
+  t.throws(() => engine.endpoint("team-a/nope"), {
+    name: "InputError",
+    message:
+      "`team-a/nope` is no workload in the input; workloads are NAMESPACE/POD or NAMESPACE/KIND/NAME (e.g. team-a/api, team-a/db, team-b/web)",
+  });
+  t.throws(() => engine.endpoint("nonsense"), {
+    name: "InputError",
+    message: "`nonsense` is neither NAMESPACE/POD, NAMESPACE/KIND/NAME nor an IP address",
+  });
+  t.throws(() => engineFor(clusterFromObjects([])).endpoint("team-a/api"), {
+    message:
+      "`team-a/api` is no workload in the input; workloads are NAMESPACE/POD or NAMESPACE/KIND/NAME (e.g. none found)",
+  });
+});
+
+t.test("a pod's IP is that pod; any other address is outside the cluster", async (t) => {
+  const engine = engineFor(clusterFromObjects(world));
+  t.match(engine.endpoint("10.0.2.1"), { kind: "workload", workload: { id: "team-b/web" } });
+  t.match(engine.endpoint("192.0.2.1"), { kind: "external", address: { text: "192.0.2.1" } });
+});
+
+t.test("a flow without a protocol is TCP, as in the API server's defaults", async (t) => {
+  const udpOnly = policy("team-a", "udp", { ingress: [{ ports: [{ protocol: "UDP", port: 53 }] }] });
+  const tcpOnly = policy("team-a", "tcp", {
+    podSelector: { matchLabels: { app: "db" } },
+    ingress: [{ ports: [{ port: 53 }] }],
+  });
+  const engine = engineFor(clusterFromObjects([...world, udpOnly, tcpOnly]));
+  t.equal(engine.verdict({ from: "team-b/web", to: "team-a/api", port: 53 }), "denied");
+  t.equal(engine.verdict({ from: "team-b/web", to: "team-a/api", protocol: "UDP", port: 53 }), "allowed");
+  t.equal(engine.verdict({ from: "team-b/web", to: "team-a/db", port: 53 }), "allowed");
+});
+
+t.test("a rule whose peers do not match is not listed, whatever its ports", async (t) => {
+  const engine = engineFor(
+    clusterFromObjects([
+      ...world,
+      policy("team-a", "from-db", { ingress: [{ from: [{ podSelector: { matchLabels: { app: "db" } } }] }] }),
+    ]),
+  );
+  const explained = engine.explain({ from: "team-b/web", to: "team-a/api", port: 80 });
+  t.equal(explained.verdict, "denied");
+  t.same(explained.ingress?.allowedBy, []);
+  t.same(explained.ingress?.unknownBy, []);
+});
+
+t.test("the ipBlock note: only when an ipBlock, not a selector, admitted a pod", async (t) => {
+  const note =
+    "an ipBlock matched a pod IP: Kubernetes' conformance tests expect this, but some CNIs (Cilium, for one) match ipBlocks only against traffic from outside the cluster";
+  const engine = engineFor(
+    clusterFromObjects([
+      ...world,
+      policy("team-a", "by-block", {
+        podSelector: { matchLabels: { app: "api" } },
+        ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8" } }] }],
+      }),
+      policy("team-a", "by-selector", {
+        podSelector: { matchLabels: { app: "db" } },
+        ingress: [{ from: [{ namespaceSelector: {} }, { ipBlock: { cidr: "10.0.0.0/8" } }] }],
+      }),
+    ]),
+  );
+  t.same(
+    engine.explain({ from: "team-b/web", to: "team-a/api", port: 80 }).notes,
+    [note],
+    "a pod admitted by an ipBlock",
+  );
+  t.same(engine.explain({ from: "10.9.9.9", to: "team-a/api", port: 80 }).notes, [], "an address outside the cluster");
+  t.same(
+    engine.explain({ from: "team-b/web", to: "team-a/db", port: 80 }).notes,
+    [],
+    "a pod admitted by a selector first",
+  );
+  const withPending = engineFor(
+    clusterFromObjects([
+      ...world,
+      pod("team-b", "pending"),
+      policy("team-a", "by-block", {
+        podSelector: { matchLabels: { app: "api" } },
+        ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8" } }] }],
+      }),
+    ]),
+  );
+  const pending = withPending.explain({ from: "team-b/pending", to: "team-a/api", port: 80 });
+  t.equal(pending.verdict, "unknown", "a pod without an IP yet may or may not be in the block");
+  t.same(pending.notes, [], "no note while the match is unknown");
+});
+
+t.test("the targets of one policy are its own, in both directions", async (t) => {
+  const both = policy("team-a", "both", { policyTypes: ["Ingress", "Egress"] });
+  const other = policy("team-a", "other", {});
+  const engine = engineFor(clusterFromObjects([...world, both, other]));
+  t.same(
+    engine.targetsOf("team-a/both").map((target) => [target.policy, target.direction]),
+    [
+      ["team-a/both", "ingress"],
+      ["team-a/both", "egress"],
+    ],
+  );
+  t.same(engine.targetsOf("team-a/missing"), []);
+});
+
+t.test("workloads that differ only in the ipBlocks holding their IPs are classes of their own", async (t) => {
+  const replicas = ["10.0.2.1", "10.0.2.2", "10.0.2.5"].map((ip, index) =>
+    pod("team-b", `web-${index}`, { labels: { app: "web" }, ip }),
+  );
+  const classesWith = (...peers: object[]) =>
+    engineFor(
+      clusterFromObjects([
+        namespace("team-a"),
+        namespace("team-b"),
+        ...replicas,
+        policy("team-a", "blocks", { ingress: peers.map((peer) => ({ from: [peer] })) }),
+      ]),
+    )
+      .classes()
+      .map((c) => c.members.map((member) => member.id));
+  t.same(
+    classesWith({ ipBlock: { cidr: "10.0.2.1/32" } }, { ipBlock: { cidr: "10.0.2.5/32" } }),
+    [["team-b/web-0"], ["team-b/web-1"], ["team-b/web-2"]],
+    "two blocks of different CIDRs",
+  );
+  t.same(
+    classesWith(
+      { ipBlock: { cidr: "10.0.2.0/24", except: ["10.0.2.0/31"] } },
+      { ipBlock: { cidr: "10.0.2.0/24", except: ["10.0.2.0/30"] } },
+    ),
+    [["team-b/web-0"], ["team-b/web-1"], ["team-b/web-2"]],
+    "one CIDR with excepts that start alike and end apart",
+  );
+  t.same(
+    classesWith({ ipBlock: { cidr: "10.0.0.0/8" } }),
+    [["team-b/web-0", "team-b/web-1", "team-b/web-2"]],
+    "replicas all in one block are one class",
+  );
+});
