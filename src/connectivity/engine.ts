@@ -216,7 +216,7 @@ export class Engine {
         workload.namespace,
         Object.entries(workload.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
         namedPortsKey(workload),
-        blocks.map((peer) => peerMatches(peer, resolved)).join(""),
+        blocks.map((peer) => peerMatches(peer, resolved)),
       ]);
       let found = byKey.get(key);
       if (found === undefined) {

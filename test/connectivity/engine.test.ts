@@ -150,3 +150,75 @@ t.test("workloads that differ only in the ipBlocks holding their IPs are classes
     "replicas all in one block are one class",
   );
 });
+
+t.test(
+  "an explanation names both ends and, per rule, the peer that matched (null for a rule without peers)",
+  async (t) => {
+    const engine = engineFor(
+      clusterFromObjects([
+        ...world,
+        policy("team-a", "open", { podSelector: { matchLabels: { app: "api" } }, ingress: [{}] }),
+        policy("team-a", "from-b", {
+          podSelector: { matchLabels: { app: "db" } },
+          ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: 5432 }] }],
+        }),
+      ]),
+    );
+    const open = engine.explain({ from: "192.0.2.7", to: "team-a/api", port: 80 });
+    t.equal(open.from, "192.0.2.7");
+    t.equal(open.to, "team-a/api");
+    t.same(open.ingress?.allowedBy, [
+      { policy: "team-a/open", path: "spec.ingress[0]", peer: null, ports: "all ports" },
+    ]);
+    const fromB = engine.explain({ from: "team-b/web", to: "team-a/db", port: 5432 });
+    t.equal(fromB.from, "team-b/web");
+    t.same(fromB.ingress?.allowedBy, [
+      { policy: "team-a/from-b", path: "spec.ingress[0].from[0]", peer: { namespaceSelector: {} }, ports: "TCP 5432" },
+    ]);
+  },
+);
+
+t.test("classes: the order of labels and of named ports does not split look-alike pods", async (t) => {
+  const members = (objects: object[]) =>
+    engineFor(clusterFromObjects([namespace("team-a"), ...objects]))
+      .classes()
+      .map((c) => c.members.map((member) => member.id));
+  t.same(
+    members([
+      pod("team-a", "one", { labels: { app: "api", tier: "back" }, ip: "10.0.1.1" }),
+      pod("team-a", "two", { labels: { tier: "back", app: "api" }, ip: "10.0.1.2" }),
+    ]),
+    [["team-a/one", "team-a/two"]],
+    "labels in another order",
+  );
+  const http = { name: "http", containerPort: 8080 };
+  const metrics = { name: "metrics", containerPort: 9100 };
+  t.same(
+    members([
+      pod("team-a", "one", { ip: "10.0.1.1", ports: [http, metrics] }),
+      pod("team-a", "two", { ip: "10.0.1.2", ports: [metrics, http] }),
+    ]),
+    [["team-a/one", "team-a/two"]],
+    "named ports in another order",
+  );
+  t.same(
+    members([
+      pod("team-a", "one", {
+        ip: "10.0.1.1",
+        ports: [
+          { name: "0a", containerPort: 1 },
+          { name: "1b", containerPort: 2 },
+        ],
+      }),
+      pod("team-a", "two", {
+        ip: "10.0.1.2",
+        ports: [
+          { name: "0a", containerPort: 11 },
+          { name: "b", containerPort: 2 },
+        ],
+      }),
+    ]),
+    [["team-a/one"], ["team-a/two"]],
+    "named ports that would read alike run together",
+  );
+});
