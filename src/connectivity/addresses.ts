@@ -3,15 +3,7 @@
 // relations are equal exactly when they allow the same traffic and print the same CIDRs.
 import ipaddr from "ipaddr.js";
 import type { Cidr } from "../rules/cidr.ts";
-import {
-  intersectPorts,
-  isEmptyPorts,
-  NO_PORTS,
-  portSetKey,
-  subtractPorts,
-  unionPorts,
-  type PortSet,
-} from "./ports.ts";
+import { isEmptyPorts, NO_PORTS, portSetKey, subtractPorts, unionPorts, type PortSet } from "./ports.ts";
 
 export type Family = 4 | 6;
 const BITS: Record<Family, number> = { 4: 32, 6: 128 };
@@ -96,9 +88,9 @@ function atomize(
   const out: { interval: AddressInterval; ports: PortSet }[] = [];
   for (const family of [4, 6] as const) {
     const ofFamily = pieces.filter((p) => p.interval.family === family);
-    if (ofFamily.length === 0) continue;
+    // Number() keeps the sign of a bigint difference, all that sort needs.
     const bounds = [...new Set(ofFamily.flatMap((p) => [p.interval.first, p.interval.last + 1n]))].sort((a, b) =>
-      a < b ? -1 : a > b ? 1 : 0,
+      Number(a - b),
     );
     for (let i = 0; i + 1 < bounds.length; i++) {
       const atom: AddressInterval = { family, first: bounds[i]!, last: bounds[i + 1]! - 1n };
@@ -144,18 +136,6 @@ function combineRelations(
 }
 
 export const subtractExternal = (a: ExternalRelation, b: ExternalRelation) => combineRelations(a, b, subtractPorts);
-export const intersectExternal = (a: ExternalRelation, b: ExternalRelation) => combineRelations(a, b, intersectPorts);
-export const unionExternal = (a: ExternalRelation, b: ExternalRelation) => combineRelations(a, b, unionPorts);
-
-export function externalKey(relation: ExternalRelation): string {
-  return relation
-    .map((p) => `${p.interval.family}:${p.interval.first}-${p.interval.last}=${portSetKey(p.ports)}`)
-    .join(";");
-}
-
-export function portsForAddress(relation: ExternalRelation, address: Address): PortSet {
-  return relation.find((p) => intervalContains(p.interval, address))?.ports ?? NO_PORTS;
-}
 
 /** The fewest CIDRs that cover an interval exactly. */
 export function intervalCidrs(interval: AddressInterval): string[] {
@@ -164,12 +144,8 @@ export function intervalCidrs(interval: AddressInterval): string[] {
   let start = interval.first;
   while (start <= interval.last) {
     let size = 0n;
-    while (
-      size < bits &&
-      (start & ((1n << (size + 1n)) - 1n)) === 0n &&
-      start + (1n << (size + 1n)) - 1n <= interval.last
-    )
-      size++;
+    // The interval lies in its family's space, so the block never grows past /0.
+    while ((start & ((1n << (size + 1n)) - 1n)) === 0n && start + (1n << (size + 1n)) - 1n <= interval.last) size++;
     out.push(`${formatAddress(interval.family, start)}/${bits - size}`);
     start += 1n << size;
   }

@@ -107,7 +107,8 @@ export function clusterFromObjects(objects: readonly unknown[], options: Cluster
   for (const object of objects) {
     const head = (object !== null && typeof object === "object" ? object : {}) as Head;
     const kind = typeof head.kind === "string" ? head.kind : "";
-    const label = `${kind || "object"} ${typeof head.metadata?.namespace === "string" ? `${head.metadata.namespace}/` : ""}${typeof head.metadata?.name === "string" ? head.metadata.name : "(no name)"}`;
+    // Used only by `skip`, for the kinds below: `kind` is never empty there.
+    const label = `${kind} ${typeof head.metadata?.namespace === "string" ? `${head.metadata.namespace}/` : ""}${typeof head.metadata?.name === "string" ? head.metadata.name : "(no name)"}`;
     const skip = (reason: string) => skipped.push({ object: label, reason });
     if (kind === "Namespace") {
       const meta = ObjectMetaSchema.safeParse((object as { metadata?: unknown }).metadata);

@@ -5,11 +5,13 @@ import t from "tap";
 import {
   blockIntervals,
   cidrInterval,
+  externalRelation,
   intervalCidrs,
   intervalContains,
   parseAddress,
   type AddressInterval,
 } from "../../src/connectivity/addresses.ts";
+import { describePorts, portsOf, type PortSet } from "../../src/connectivity/ports.ts";
 import { parseCidr } from "../../src/rules/cidr.ts";
 
 function interval(text: string): AddressInterval {
@@ -56,6 +58,8 @@ t.test("an ipBlock minus its excepts", async (t) => {
     blockIntervals(interval(cidr), except.map(interval)).flatMap(intervalCidrs);
   const table: [string, string, string[], string[]][] = [
     ["no except", "10.0.0.0/24", [], ["10.0.0.0/24"]],
+    ["every IPv4 address", "0.0.0.0/0", [], ["0.0.0.0/0"]],
+    ["every IPv6 address", "::/0", [], ["::/0"]],
     ["the lower half", "10.0.0.0/24", ["10.0.0.0/25"], ["10.0.0.128/25"]],
     ["the upper half", "10.0.0.0/24", ["10.0.0.128/25"], ["10.0.0.0/25"]],
     ["a middle piece", "10.0.0.0/24", ["10.0.0.64/26"], ["10.0.0.0/26", "10.0.0.128/25"]],
@@ -116,3 +120,53 @@ t.test(
     t.pass("2,000 blocks agree with the definition");
   },
 );
+
+t.test("an external relation is canonical: neighbours with the same ports merged, overlaps split", async (t) => {
+  const tcp443 = portsOf("TCP", 443);
+  const udp53 = portsOf("UDP", 53);
+  const printed = (pieces: [string[], PortSet][]) =>
+    externalRelation(pieces.map(([cidrs, ports]) => ({ addresses: cidrs.map(interval), ports }))).map((piece) => [
+      intervalCidrs(piece.interval),
+      describePorts(piece.ports),
+    ]);
+  const table: [string, [string[], PortSet][], [string[], string][]][] = [
+    [
+      "two neighbouring halves with the same ports",
+      [[["10.0.0.0/25", "10.0.0.128/25"], tcp443]],
+      [[["10.0.0.0/24"], "TCP 443"]],
+    ],
+    [
+      "neighbours with other ports in between",
+      [
+        [["10.0.0.0/24", "10.0.2.0/24", "10.0.3.0/24"], tcp443],
+        [["10.0.1.0/24"], udp53],
+      ],
+      [
+        [["10.0.0.0/24"], "TCP 443"],
+        [["10.0.1.0/24"], "UDP 53"],
+        [["10.0.2.0/23"], "TCP 443"],
+      ],
+    ],
+    [
+      "overlapping pieces, the larger last",
+      [
+        [["10.0.0.128/25"], udp53],
+        [["10.0.0.0/24"], tcp443],
+      ],
+      [
+        [["10.0.0.0/25"], "TCP 443"],
+        [["10.0.0.128/25"], "TCP 443; UDP 53"],
+      ],
+    ],
+    [
+      "the last IPv4 address and the IPv6 address numbered one more, with the same ports",
+      [[["255.255.255.0/24", "::1:0:0/96"], tcp443]],
+      [
+        [["255.255.255.0/24"], "TCP 443"],
+        [["::1:0:0/96"], "TCP 443"],
+      ],
+    ],
+    ["nothing", [], []],
+  ];
+  for (const [name, pieces, expected] of table) t.same(printed(pieces), expected, name);
+});

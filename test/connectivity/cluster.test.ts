@@ -142,6 +142,14 @@ t.test("objects that cannot be read are skipped, each named as well as it can be
         reason: "not a NetworkPolicy the API server would accept (see `netfence lint`)",
       },
     ],
+    [
+      "a NetworkPolicy without metadata",
+      { kind: "NetworkPolicy", spec: { podSelector: {} } },
+      {
+        object: "NetworkPolicy (no name)",
+        reason: "not a NetworkPolicy the API server would accept (see `netfence lint`)",
+      },
+    ],
     ["a Pod without metadata", { kind: "Pod" }, { object: "Pod (no name)", reason: "not a Pod with `metadata.name`" }],
     [
       "a Pod without a name",
@@ -166,6 +174,15 @@ t.test("objects that cannot be read are skipped, each named as well as it can be
         kind: "Pod",
         metadata: { name: "p", namespace: "a" },
         status: { podIPs: ["10.0.0.1"] },
+      },
+      { object: "Pod a/p", reason: "not a Pod with `metadata.name`" },
+    ],
+    [
+      "a Pod whose pod IP entry has no `ip`",
+      {
+        kind: "Pod",
+        metadata: { name: "p", namespace: "a" },
+        status: { podIPs: [{}] },
       },
       { object: "Pod a/p", reason: "not a Pod with `metadata.name`" },
     ],
@@ -223,6 +240,15 @@ t.test("objects that cannot be read are skipped, each named as well as it can be
         kind: "CronJob",
         metadata: { name: "c", namespace: "a" },
         spec: { jobTemplate: {} },
+      },
+      { object: "CronJob a/c", reason: "has no pod template" },
+    ],
+    [
+      "a CronJob whose job template has no pod template",
+      {
+        kind: "CronJob",
+        metadata: { name: "c", namespace: "a" },
+        spec: { jobTemplate: { spec: {} } },
       },
       { object: "CronJob a/c", reason: "has no pod template" },
     ],
@@ -302,3 +328,46 @@ t.test("pod addresses: podIPs and podIP, each once; objects without a namespace 
     ],
   );
 });
+
+t.test("a pod template without metadata or spec is a workload without labels or named ports", async (t) => {
+  const cluster = clusterFromObjects([
+    { kind: "Deployment", metadata: { name: "d", namespace: "a" }, spec: { template: {} } },
+  ]);
+  t.same(cluster.workloads, [{ id: "a/Deployment/d", namespace: "a", labels: {}, ips: [], namedPorts: [] }]);
+});
+
+t.test(
+  "namespaces that only workloads, policies or the isolation option name are assumed, with only their name label",
+  async (t) => {
+    const cluster = clusterFromObjects(
+      [namespace("a"), pod("z", "w"), pod("a", "v"), policy("p", "np", { policyTypes: ["Ingress"] })],
+      { isolatedNamespaces: ["y", "b"] },
+    );
+    t.same(cluster.namespaces, [
+      { name: "a", labels: { "kubernetes.io/metadata.name": "a" } },
+      { name: "z", labels: { "kubernetes.io/metadata.name": "z" } },
+      { name: "p", labels: { "kubernetes.io/metadata.name": "p" } },
+      { name: "y", labels: { "kubernetes.io/metadata.name": "y" } },
+      { name: "b", labels: { "kubernetes.io/metadata.name": "b" } },
+    ]);
+    t.same(cluster.assumedNamespaces, ["b", "p", "y", "z"], "sorted");
+    t.same(cluster.isolated, ["b", "y"], "sorted");
+    t.same(
+      cluster.policies.map((p) => [p.namespace, p.name, p.policy.spec]),
+      [
+        ["p", "np", { podSelector: {}, policyTypes: ["Ingress"] }],
+        [
+          "y",
+          "netfence-isolation",
+          { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] },
+        ],
+        [
+          "b",
+          "netfence-isolation",
+          { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] },
+        ],
+      ],
+      "without allowedIngressNamespaces, an isolated namespace admits ingress only from itself",
+    );
+  },
+);
