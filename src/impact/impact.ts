@@ -738,9 +738,12 @@ function summarise(
   ];
   const wanted = options.examples ?? 1;
   const shownOwners = new Map<Unit, [string, number][]>();
+  // The first `wanted` flows of a change in name order are among its first `wanted + 1` owners at
+  // each end: in a unit's flows with itself an owner of one pod has no pair with itself, and with
+  // `wanted` owners alone a unit of single pods could offer no flow at all.
   const ownersShown = (unit: Unit) => {
     let names = shownOwners.get(unit);
-    if (names === undefined) shownOwners.set(unit, (names = firstOwners(unit, wanted)));
+    if (names === undefined) shownOwners.set(unit, (names = firstOwners(unit, wanted + 1)));
     return names;
   };
   interface Candidate {
@@ -754,7 +757,7 @@ function summarise(
     return a.from < b.from || (a.from === b.from && a.to < b.to);
   };
   const best: Candidate[] = [];
-  // A group of look-alike units holds several owners: each of the first few in name order is a candidate.
+  // A group of look-alike units holds several owners: each pair of the first few in name order is a candidate.
   for (const change of changes) {
     const changeRank = rank(change);
     for (const [from, fromPods] of ownersShown(change.from)) {
