@@ -754,7 +754,12 @@ function summarise(
   }
   const better = (a: Candidate, b: Candidate) => {
     for (let i = 0; i < a.rank.length; i++) if (a.rank[i] !== b.rank[i]) return a.rank[i]! < b.rank[i]!;
-    return a.from < b.from || (a.from === b.from && a.to < b.to);
+    if (a.from !== b.from) return a.from < b.from;
+    if (a.to !== b.to) return a.to < b.to;
+    // One owner pair in two units ranked alike (a rollout): the ports decide, not which unit came first.
+    return (
+      portsText(a.change.ports, a.change.to.representative) < portsText(b.change.ports, b.change.to.representative)
+    );
   };
   const best: Candidate[] = [];
   // A group of look-alike units holds several owners: each pair of the first few in name order is a candidate.
@@ -765,7 +770,12 @@ function summarise(
         if (change.from === change.to && from === to && fromPods < 2) continue;
         const candidate = { rank: changeRank, from, to, change };
         if (best.length === wanted && !better(candidate, best.at(-1)!)) continue;
-        if (best.some((b) => b.from === candidate.from && b.to === candidate.to)) continue;
+        // One owner pair met in several units (a rollout's two ReplicaSets) is listed once, as its best.
+        const listed = best.findIndex((b) => b.from === candidate.from && b.to === candidate.to);
+        if (listed >= 0) {
+          if (!better(candidate, best[listed]!)) continue;
+          best.splice(listed, 1);
+        }
         const at = best.findIndex((b) => better(candidate, b));
         best.splice(at < 0 ? best.length : at, 0, candidate);
         if (best.length > wanted) best.pop();

@@ -43,3 +43,73 @@ t.test("NP053's example is a flow from an allowedIngressNamespace, even inside o
     "cuts off 2 flows from allowedIngressNamespaces, e.g. monitoring/prom-a -> monitoring/prom-b all ports",
   );
 });
+
+/** A pod of Deployment `api` through ReplicaSet `api-HASH`, naming these ports. */
+const apiPod = (name: string, hash: string, ip: string, ports: { name: string; containerPort: number }[]) => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: {
+    name,
+    namespace: "team-a",
+    labels: { app: "api", "pod-template-hash": hash },
+    ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: `api-${hash}`, uid: hash, controller: true }],
+  },
+  spec: { containers: [{ name: "main", image: "x", ports }] },
+  status: { phase: "Running", podIP: ip, podIPs: [{ ip }] },
+});
+
+t.test("one owner in two units: its best-ranked flow is the example, whatever the pod order", async (t) => {
+  // A rollout: the old ReplicaSet's pods name only `http`, the new one's also `metrics`; a policy
+  // leaves only `http` open, so prometheus loses 9090, a port the new pods declare.
+  const old = apiPod("api-old-1", "old", "10.0.0.1", [{ name: "http", containerPort: 8080 }]);
+  const rolledOut = apiPod("api-new-1", "new", "10.0.0.2", [
+    { name: "http", containerPort: 8080 },
+    { name: "metrics", containerPort: 9090 },
+  ]);
+  const httpOnly = policyInput(
+    policy("team-a", "http-only", {
+      podSelector: { matchLabels: { app: "api" } },
+      ingress: [{ ports: [{ port: "http" }] }],
+    }),
+  );
+  for (const [order, pods] of [
+    ["old pods first", [old, rolledOut]],
+    ["new pods first", [rolledOut, old]],
+  ] as const) {
+    const cluster = impactCluster([
+      namespace("team-a"),
+      namespace("monitoring"),
+      pod("monitoring", "prometheus", { labels: { app: "prometheus" }, ip: "10.0.1.1" }),
+      ...pods,
+    ]);
+    const { cutOff } = impactOf(
+      cluster,
+      { namespace: "team-a", before: [], after: [httpOnly] },
+      { allowedIngressNamespaces: ["monitoring"] },
+    );
+    t.equal(cutOff.flows, 2, `${order}: prometheus -> api, api -> api`);
+    t.same(cutOff.examples, [{ from: "monitoring/prometheus", to: "team-a/api", ports: "TCP/9090" }], order);
+  }
+});
+
+t.test("one owner in two units ranked alike: the example does not depend on the pod order either", async (t) => {
+  const old = apiPod("api-old-1", "old", "10.0.0.1", [{ name: "web", containerPort: 8081 }]);
+  const rolledOut = apiPod("api-new-1", "new", "10.0.0.2", [{ name: "metrics", containerPort: 9090 }]);
+  for (const [order, pods] of [
+    ["old pods first", [old, rolledOut]],
+    ["new pods first", [rolledOut, old]],
+  ] as const) {
+    const cluster = impactCluster([
+      namespace("team-a"),
+      namespace("monitoring"),
+      pod("monitoring", "prometheus", { labels: { app: "prometheus" }, ip: "10.0.1.1" }),
+      ...pods,
+    ]);
+    const { cutOff } = impactOf(
+      cluster,
+      { namespace: "team-a", before: [], after: [denyIngress("team-a")] },
+      { allowedIngressNamespaces: ["monitoring"] },
+    );
+    t.same(cutOff.examples, [{ from: "monitoring/prometheus", to: "team-a/api", ports: "TCP/8081" }], order);
+  }
+});
