@@ -38,7 +38,7 @@ import {
 } from "../connectivity/ports.ts";
 import { NAMESPACE_NAME_LABEL } from "../names.ts";
 import type { Deadline } from "./deadline.ts";
-import { ownerName, type ImpactCluster, type PodRecord, type PolicyChange } from "./model.ts";
+import { ownerName, ownerOf, withoutKind, type ImpactCluster, type PodRecord, type PolicyChange } from "./model.ts";
 
 export interface ExampleFlow {
   from: string;
@@ -360,6 +360,8 @@ interface PreparedCluster {
   /** The namespaces whose own policies have ipBlocks (few: most policies select pods). */
   withIpBlocks: PreparedNamespace[];
   namespaces: Map<string, PreparedNamespace>;
+  /** `namespace/name` held by owners of different kinds (a Deployment and a StatefulSet `web`): warnings name these with their kind. */
+  sharedOwnerNames: Set<string>;
 }
 
 interface PreparedNamespace {
@@ -386,6 +388,8 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
     if (id === undefined) lookIds.set(look, (id = lookIds.size));
     return id;
   };
+  const ownerByName = new Map<string, string>();
+  const sharedOwnerNames = new Set<string>();
   let count = 0;
   for (const members of cluster.shapes()) {
     if (++count % CHECK_EVERY === 0) deadline?.check();
@@ -400,10 +404,16 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
     namespace.shapes.push(prepared);
     namespace.lookIds.push({ egress: idOf(prepared.look.egress), ingress: idOf(prepared.look.ingress) });
     for (const [key, block] of prepared.ipBlocks) namespace.ipBlocks.set(key, block);
+    for (const owner of ownersIn(prepared.unit).keys()) {
+      const name = withoutKind(owner);
+      const seen = ownerByName.get(name);
+      if (seen === undefined) ownerByName.set(name, owner);
+      else if (seen !== owner) sharedOwnerNames.add(name);
+    }
   }
   const list = [...namespaces.values()];
   const withIpBlocks = list.filter((namespace) => namespace.ipBlocks.size > 0);
-  const result = { generation, namespaces, looks: lookIds.size + 1, list, withIpBlocks };
+  const result = { generation, namespaces, looks: lookIds.size + 1, list, withIpBlocks, sharedOwnerNames };
   preparedClusters.set(cluster, result);
   return result;
 }
@@ -668,11 +678,11 @@ function ownersIn(unit: Unit): Map<string, number> {
     counts = new Map();
     if (unit.parts !== undefined) {
       for (const part of unit.parts)
-        for (const [name, pods] of ownersIn(part)) counts.set(name, (counts.get(name) ?? 0) + pods);
+        for (const [owner, pods] of ownersIn(part)) counts.set(owner, (counts.get(owner) ?? 0) + pods);
     } else {
       for (const member of unit.members) {
-        const name = ownerName(member);
-        counts.set(name, (counts.get(name) ?? 0) + 1);
+        const owner = ownerOf(member);
+        counts.set(owner, (counts.get(owner) ?? 0) + 1);
       }
     }
     ownerCounts.set(unit, counts);
@@ -697,12 +707,13 @@ function summarise(
   changes: readonly FlowChangeBetween[],
   external: readonly Unit[],
   options: ImpactOptions,
+  nameOf: (owner: string) => string,
 ): FlowSummary {
   const allowed = new Set(options.allowedIngressNamespaces);
   const ownerIds = new Map<string, number>();
-  const idOf = (name: string) => {
-    let id = ownerIds.get(name);
-    if (id === undefined) ownerIds.set(name, (id = ownerIds.size));
+  const idOf = (owner: string) => {
+    let id = ownerIds.get(owner);
+    if (id === undefined) ownerIds.set(owner, (id = ownerIds.size));
     return id;
   };
   const owners = new Map<Unit, Map<number, number>>();
@@ -710,7 +721,7 @@ function summarise(
     let counts = owners.get(unit);
     if (counts === undefined) {
       counts = new Map();
-      for (const [name, pods] of ownersIn(unit)) counts.set(idOf(name), pods);
+      for (const [owner, pods] of ownersIn(unit)) counts.set(idOf(owner), pods);
       owners.set(unit, counts);
     }
     return counts;
@@ -783,25 +794,27 @@ function summarise(
     }
   }
   const examples = best.map((b) => ({
-    from: b.from,
-    to: b.to,
+    from: nameOf(b.from),
+    to: nameOf(b.to),
     ports: portsText(b.change.ports, b.change.to.representative),
   }));
-  const externalOwners = [...new Set(external.flatMap((unit) => unit.members.map(ownerName)))].sort();
+  const externalOwners = [...new Set(external.flatMap((unit) => unit.members.map(ownerOf)))].sort();
   return {
     flows: pairs.size,
     examples,
     fromAllowedNamespaces: fromAllowed.size,
     external: externalOwners.length,
-    externalExample: externalOwners[0],
+    externalExample: externalOwners[0] === undefined ? undefined : nameOf(externalOwners[0]),
   };
 }
 
 export function impactOf(cluster: ImpactCluster, change: PolicyChange, options: ImpactOptions): Impact {
   const flows = changedFlows(cluster, change, options);
   options.deadline?.check();
+  // Asked only for an owner to name: a change that selects no pod has prepared nothing.
+  const nameOf = (owner: string) => ownerName(owner, preparedCluster(cluster, options.deadline).sharedOwnerNames);
   return {
-    cutOff: summarise(flows.removed, flows.externalRemoved, options),
-    opened: summarise(flows.added, flows.externalAdded, options),
+    cutOff: summarise(flows.removed, flows.externalRemoved, options, nameOf),
+    opened: summarise(flows.added, flows.externalAdded, options, nameOf),
   };
 }

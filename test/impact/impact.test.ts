@@ -2,9 +2,9 @@
 // flows inside one unit of look-alike pods, one owner spread over several units.
 import t from "tap";
 import { impactOf } from "../../src/impact/impact.ts";
-import { allowedNamespacesMessage } from "../../src/impact/warnings.ts";
+import { allowedNamespacesMessage, changeMessage } from "../../src/impact/warnings.ts";
 import { namespace, pod, policy } from "../connectivity/objects.ts";
-import { impactCluster, policyInput } from "./objects.ts";
+import { impactCluster, policyInput, replica } from "./objects.ts";
 
 const denyIngress = (ns: string) => policyInput(policy(ns, "deny", { policyTypes: ["Ingress"] }));
 
@@ -112,4 +112,49 @@ t.test("one owner in two units ranked alike: the example does not depend on the 
     );
     t.same(cutOff.examples, [{ from: "monitoring/prometheus", to: "team-a/api", ports: "TCP/8081" }], order);
   }
+});
+
+t.test("a Deployment, a StatefulSet and a bare pod of one name are three owners, named with their kind", async (t) => {
+  const statefulSetPod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: "web-0",
+      namespace: "team-a",
+      labels: { app: "db" },
+      ownerReferences: [{ apiVersion: "apps/v1", kind: "StatefulSet", name: "web", uid: "s", controller: true }],
+    },
+    spec: { containers: [{ name: "main", image: "x" }] },
+    status: { phase: "Running", podIP: "10.0.0.9", podIPs: [{ ip: "10.0.0.9" }] },
+  };
+  const cluster = impactCluster([
+    namespace("team-a"),
+    namespace("monitoring"),
+    pod("monitoring", "prometheus", { labels: { app: "prometheus" }, ip: "10.0.1.1" }),
+    replica("team-a", "web", 0, { labels: { app: "web" }, ip: "10.0.0.1" }),
+    statefulSetPod,
+    pod("team-a", "web", { labels: { app: "debug" }, ip: "10.0.0.5" }),
+  ]);
+  const { cutOff } = impactOf(
+    cluster,
+    { namespace: "team-a", before: [], after: [denyIngress("team-a")] },
+    { allowedIngressNamespaces: ["monitoring"], examples: 3 },
+  );
+  t.equal(cutOff.flows, 9, "prometheus into each of the three, and 3 x 2 between them");
+  t.equal(cutOff.fromAllowedNamespaces, 3);
+  t.equal(cutOff.external, 3);
+  t.same(
+    cutOff.examples,
+    [
+      { from: "monitoring/prometheus", to: "team-a/web (Deployment)", ports: "all ports" },
+      { from: "monitoring/prometheus", to: "team-a/web (Pod)", ports: "all ports" },
+      { from: "monitoring/prometheus", to: "team-a/web (StatefulSet)", ports: "all ports" },
+    ],
+    "a name no other owner of its namespace has stays short",
+  );
+  t.equal(cutOff.externalExample, "team-a/web (Deployment)");
+  t.equal(
+    changeMessage("cuts off", cutOff),
+    "cuts off 9 flows now allowed and external traffic, e.g. monitoring/prometheus -> team-a/web (Deployment) all ports",
+  );
 });
