@@ -3,6 +3,7 @@
 import t from "tap";
 import { impactOf } from "../../src/impact/impact.ts";
 import { allowedNamespacesMessage, changeMessage } from "../../src/impact/warnings.ts";
+import type { PolicyInput } from "../../src/connectivity/index.ts";
 import { namespace, pod, policy } from "../connectivity/objects.ts";
 import { impactCluster, policyInput, replica } from "./objects.ts";
 
@@ -58,6 +59,25 @@ const apiPod = (name: string, hash: string, ip: string, ports: { name: string; c
   status: { phase: "Running", podIP: ip, podIPs: [{ ip }] },
 });
 
+/** What a policy in team-a cuts off from prometheus and between api's pods, with the old ReplicaSet's pod listed first, then last. */
+function cutOffInBothOrders(old: object, rolledOut: object, after: PolicyInput) {
+  return (
+    [
+      ["old pods first", [old, rolledOut]],
+      ["new pods first", [rolledOut, old]],
+    ] as const
+  ).map(([order, pods]) => {
+    const cluster = impactCluster([
+      namespace("team-a"),
+      namespace("monitoring"),
+      pod("monitoring", "prometheus", { labels: { app: "prometheus" }, ip: "10.0.1.1" }),
+      ...pods,
+    ]);
+    const change = { namespace: "team-a", before: [], after: [after] };
+    return { order, cutOff: impactOf(cluster, change, { allowedIngressNamespaces: ["monitoring"] }).cutOff };
+  });
+}
+
 t.test("one owner in two units: its best-ranked flow is the example, whatever the pod order", async (t) => {
   // A rollout: the old ReplicaSet's pods name only `http`, the new one's also `metrics`; a policy
   // leaves only `http` open, so prometheus loses 9090, a port the new pods declare.
@@ -72,21 +92,7 @@ t.test("one owner in two units: its best-ranked flow is the example, whatever th
       ingress: [{ ports: [{ port: "http" }] }],
     }),
   );
-  for (const [order, pods] of [
-    ["old pods first", [old, rolledOut]],
-    ["new pods first", [rolledOut, old]],
-  ] as const) {
-    const cluster = impactCluster([
-      namespace("team-a"),
-      namespace("monitoring"),
-      pod("monitoring", "prometheus", { labels: { app: "prometheus" }, ip: "10.0.1.1" }),
-      ...pods,
-    ]);
-    const { cutOff } = impactOf(
-      cluster,
-      { namespace: "team-a", before: [], after: [httpOnly] },
-      { allowedIngressNamespaces: ["monitoring"] },
-    );
+  for (const { order, cutOff } of cutOffInBothOrders(old, rolledOut, httpOnly)) {
     t.equal(cutOff.flows, 2, `${order}: prometheus -> api, api -> api`);
     t.same(cutOff.examples, [{ from: "monitoring/prometheus", to: "team-a/api", ports: "TCP/9090" }], order);
   }
@@ -95,23 +101,8 @@ t.test("one owner in two units: its best-ranked flow is the example, whatever th
 t.test("one owner in two units ranked alike: the example does not depend on the pod order either", async (t) => {
   const old = apiPod("api-old-1", "old", "10.0.0.1", [{ name: "web", containerPort: 8081 }]);
   const rolledOut = apiPod("api-new-1", "new", "10.0.0.2", [{ name: "metrics", containerPort: 9090 }]);
-  for (const [order, pods] of [
-    ["old pods first", [old, rolledOut]],
-    ["new pods first", [rolledOut, old]],
-  ] as const) {
-    const cluster = impactCluster([
-      namespace("team-a"),
-      namespace("monitoring"),
-      pod("monitoring", "prometheus", { labels: { app: "prometheus" }, ip: "10.0.1.1" }),
-      ...pods,
-    ]);
-    const { cutOff } = impactOf(
-      cluster,
-      { namespace: "team-a", before: [], after: [denyIngress("team-a")] },
-      { allowedIngressNamespaces: ["monitoring"] },
-    );
+  for (const { order, cutOff } of cutOffInBothOrders(old, rolledOut, denyIngress("team-a")))
     t.same(cutOff.examples, [{ from: "monitoring/prometheus", to: "team-a/api", ports: "TCP/8081" }], order);
-  }
 });
 
 t.test("a Deployment, a StatefulSet and a bare pod of one name are three owners, named with their kind", async (t) => {
