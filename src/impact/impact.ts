@@ -360,8 +360,6 @@ interface PreparedCluster {
   /** The namespaces whose own policies have ipBlocks (few: most policies select pods). */
   withIpBlocks: PreparedNamespace[];
   namespaces: Map<string, PreparedNamespace>;
-  /** `namespace/name` held by owners of different kinds (a Deployment and a StatefulSet `web`): warnings name these with their kind. */
-  sharedOwnerNames: Set<string>;
 }
 
 interface PreparedNamespace {
@@ -372,6 +370,26 @@ interface PreparedNamespace {
   ipBlocks: Map<string, PeerMatcher>;
   /** Each shape's look as a number, the same for every shape of the cluster with the same look. */
   lookIds: { egress: number; ingress: number }[];
+  /** Its owners' `namespace/name` that owners of two kinds hold, once a warning names one of its owners. */
+  sharedOwnerNames?: ReadonlySet<string>;
+}
+
+/** The names a Deployment and a StatefulSet (or a bare pod) of the namespace share: warnings name those owners with their kind. */
+function sharedOwnerNames(namespace: PreparedNamespace): ReadonlySet<string> {
+  if (namespace.sharedOwnerNames === undefined) {
+    const ownerByName = new Map<string, string>();
+    const shared = new Set<string>();
+    for (const shape of namespace.shapes) {
+      for (const owner of ownersIn(shape.unit).keys()) {
+        const name = withoutKind(owner);
+        const seen = ownerByName.get(name);
+        if (seen === undefined) ownerByName.set(name, owner);
+        else if (seen !== owner) shared.add(name);
+      }
+    }
+    namespace.sharedOwnerNames = shared;
+  }
+  return namespace.sharedOwnerNames;
 }
 
 const preparedClusters = new WeakMap<ImpactCluster, PreparedCluster>();
@@ -388,8 +406,6 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
     if (id === undefined) lookIds.set(look, (id = lookIds.size));
     return id;
   };
-  const ownerByName = new Map<string, string>();
-  const sharedOwnerNames = new Set<string>();
   let count = 0;
   for (const members of cluster.shapes()) {
     if (++count % CHECK_EVERY === 0) deadline?.check();
@@ -404,16 +420,10 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
     namespace.shapes.push(prepared);
     namespace.lookIds.push({ egress: idOf(prepared.look.egress), ingress: idOf(prepared.look.ingress) });
     for (const [key, block] of prepared.ipBlocks) namespace.ipBlocks.set(key, block);
-    for (const owner of ownersIn(prepared.unit).keys()) {
-      const name = withoutKind(owner);
-      const seen = ownerByName.get(name);
-      if (seen === undefined) ownerByName.set(name, owner);
-      else if (seen !== owner) sharedOwnerNames.add(name);
-    }
   }
   const list = [...namespaces.values()];
   const withIpBlocks = list.filter((namespace) => namespace.ipBlocks.size > 0);
-  const result = { generation, namespaces, looks: lookIds.size + 1, list, withIpBlocks, sharedOwnerNames };
+  const result = { generation, namespaces, looks: lookIds.size + 1, list, withIpBlocks };
   preparedClusters.set(cluster, result);
   return result;
 }
@@ -811,8 +821,12 @@ function summarise(
 export function impactOf(cluster: ImpactCluster, change: PolicyChange, options: ImpactOptions): Impact {
   const flows = changedFlows(cluster, change, options);
   options.deadline?.check();
-  // Asked only for an owner to name: a change that selects no pod has prepared nothing.
-  const nameOf = (owner: string) => ownerName(owner, preparedCluster(cluster, options.deadline).sharedOwnerNames);
+  // Asked only for the few owners a warning names (a change that selects no pod has prepared
+  // nothing); every owner is one of a prepared namespace's pods.
+  const nameOf = (owner: string) => {
+    const namespace = preparedCluster(cluster, options.deadline).namespaces.get(owner.slice(0, owner.indexOf("/")));
+    return ownerName(owner, sharedOwnerNames(namespace!));
+  };
   return {
     cutOff: summarise(flows.removed, flows.externalRemoved, options, nameOf),
     opened: summarise(flows.added, flows.externalAdded, options, nameOf),
