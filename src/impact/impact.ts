@@ -38,7 +38,7 @@ import {
 } from "../connectivity/ports.ts";
 import { NAMESPACE_NAME_LABEL } from "../names.ts";
 import type { Deadline } from "./deadline.ts";
-import { ownerName, type ImpactCluster, type PodRecord, type PolicyChange } from "./model.ts";
+import { ownerName, ownerOf, withoutKind, type ImpactCluster, type PodRecord, type PolicyChange } from "./model.ts";
 
 export interface ExampleFlow {
   from: string;
@@ -370,6 +370,26 @@ interface PreparedNamespace {
   ipBlocks: Map<string, PeerMatcher>;
   /** Each shape's look as a number, the same for every shape of the cluster with the same look. */
   lookIds: { egress: number; ingress: number }[];
+  /** Its owners' `namespace/name` that owners of two kinds hold, once a warning names one of its owners. */
+  sharedOwnerNames?: ReadonlySet<string>;
+}
+
+/** The names a Deployment and a StatefulSet (or a bare pod) of the namespace share: warnings name those owners with their kind. */
+function sharedOwnerNames(namespace: PreparedNamespace): ReadonlySet<string> {
+  if (namespace.sharedOwnerNames === undefined) {
+    const ownerByName = new Map<string, string>();
+    const shared = new Set<string>();
+    for (const shape of namespace.shapes) {
+      for (const owner of ownersIn(shape.unit).keys()) {
+        const name = withoutKind(owner);
+        const seen = ownerByName.get(name);
+        if (seen === undefined) ownerByName.set(name, owner);
+        else if (seen !== owner) shared.add(name);
+      }
+    }
+    namespace.sharedOwnerNames = shared;
+  }
+  return namespace.sharedOwnerNames;
 }
 
 const preparedClusters = new WeakMap<ImpactCluster, PreparedCluster>();
@@ -668,11 +688,11 @@ function ownersIn(unit: Unit): Map<string, number> {
     counts = new Map();
     if (unit.parts !== undefined) {
       for (const part of unit.parts)
-        for (const [name, pods] of ownersIn(part)) counts.set(name, (counts.get(name) ?? 0) + pods);
+        for (const [owner, pods] of ownersIn(part)) counts.set(owner, (counts.get(owner) ?? 0) + pods);
     } else {
       for (const member of unit.members) {
-        const name = ownerName(member);
-        counts.set(name, (counts.get(name) ?? 0) + 1);
+        const owner = ownerOf(member);
+        counts.set(owner, (counts.get(owner) ?? 0) + 1);
       }
     }
     ownerCounts.set(unit, counts);
@@ -697,12 +717,13 @@ function summarise(
   changes: readonly FlowChangeBetween[],
   external: readonly Unit[],
   options: ImpactOptions,
+  nameOf: (owner: string) => string,
 ): FlowSummary {
   const allowed = new Set(options.allowedIngressNamespaces);
   const ownerIds = new Map<string, number>();
-  const idOf = (name: string) => {
-    let id = ownerIds.get(name);
-    if (id === undefined) ownerIds.set(name, (id = ownerIds.size));
+  const idOf = (owner: string) => {
+    let id = ownerIds.get(owner);
+    if (id === undefined) ownerIds.set(owner, (id = ownerIds.size));
     return id;
   };
   const owners = new Map<Unit, Map<number, number>>();
@@ -710,7 +731,7 @@ function summarise(
     let counts = owners.get(unit);
     if (counts === undefined) {
       counts = new Map();
-      for (const [name, pods] of ownersIn(unit)) counts.set(idOf(name), pods);
+      for (const [owner, pods] of ownersIn(unit)) counts.set(idOf(owner), pods);
       owners.set(unit, counts);
     }
     return counts;
@@ -738,9 +759,12 @@ function summarise(
   ];
   const wanted = options.examples ?? 1;
   const shownOwners = new Map<Unit, [string, number][]>();
+  // The first `wanted` flows of a change in name order are among its first `wanted + 1` owners at
+  // each end: in a unit's flows with itself an owner of one pod has no pair with itself, and with
+  // `wanted` owners alone a unit of single pods could offer no flow at all.
   const ownersShown = (unit: Unit) => {
     let names = shownOwners.get(unit);
-    if (names === undefined) shownOwners.set(unit, (names = firstOwners(unit, wanted)));
+    if (names === undefined) shownOwners.set(unit, (names = firstOwners(unit, wanted + 1)));
     return names;
   };
   interface Candidate {
@@ -751,10 +775,15 @@ function summarise(
   }
   const better = (a: Candidate, b: Candidate) => {
     for (let i = 0; i < a.rank.length; i++) if (a.rank[i] !== b.rank[i]) return a.rank[i]! < b.rank[i]!;
-    return a.from < b.from || (a.from === b.from && a.to < b.to);
+    if (a.from !== b.from) return a.from < b.from;
+    if (a.to !== b.to) return a.to < b.to;
+    // One owner pair in two units ranked alike (a rollout): the ports decide, not which unit came first.
+    return (
+      portsText(a.change.ports, a.change.to.representative) < portsText(b.change.ports, b.change.to.representative)
+    );
   };
   const best: Candidate[] = [];
-  // A group of look-alike units holds several owners: each of the first few in name order is a candidate.
+  // A group of look-alike units holds several owners: each pair of the first few in name order is a candidate.
   for (const change of changes) {
     const changeRank = rank(change);
     for (const [from, fromPods] of ownersShown(change.from)) {
@@ -762,7 +791,12 @@ function summarise(
         if (change.from === change.to && from === to && fromPods < 2) continue;
         const candidate = { rank: changeRank, from, to, change };
         if (best.length === wanted && !better(candidate, best.at(-1)!)) continue;
-        if (best.some((b) => b.from === candidate.from && b.to === candidate.to)) continue;
+        // One owner pair met in several units (a rollout's two ReplicaSets) is listed once, as its best.
+        const listed = best.findIndex((b) => b.from === candidate.from && b.to === candidate.to);
+        if (listed >= 0) {
+          if (!better(candidate, best[listed]!)) continue;
+          best.splice(listed, 1);
+        }
         const at = best.findIndex((b) => better(candidate, b));
         best.splice(at < 0 ? best.length : at, 0, candidate);
         if (best.length > wanted) best.pop();
@@ -770,25 +804,31 @@ function summarise(
     }
   }
   const examples = best.map((b) => ({
-    from: b.from,
-    to: b.to,
+    from: nameOf(b.from),
+    to: nameOf(b.to),
     ports: portsText(b.change.ports, b.change.to.representative),
   }));
-  const externalOwners = [...new Set(external.flatMap((unit) => unit.members.map(ownerName)))].sort();
+  const externalOwners = [...new Set(external.flatMap((unit) => unit.members.map(ownerOf)))].sort();
   return {
     flows: pairs.size,
     examples,
     fromAllowedNamespaces: fromAllowed.size,
     external: externalOwners.length,
-    externalExample: externalOwners[0],
+    externalExample: externalOwners[0] === undefined ? undefined : nameOf(externalOwners[0]),
   };
 }
 
 export function impactOf(cluster: ImpactCluster, change: PolicyChange, options: ImpactOptions): Impact {
   const flows = changedFlows(cluster, change, options);
   options.deadline?.check();
+  // Asked only for the few owners a warning names (a change that selects no pod has prepared
+  // nothing); every owner is one of a prepared namespace's pods.
+  const nameOf = (owner: string) => {
+    const namespace = preparedCluster(cluster, options.deadline).namespaces.get(owner.slice(0, owner.indexOf("/")));
+    return ownerName(owner, sharedOwnerNames(namespace!));
+  };
   return {
-    cutOff: summarise(flows.removed, flows.externalRemoved, options),
-    opened: summarise(flows.added, flows.externalAdded, options),
+    cutOff: summarise(flows.removed, flows.externalRemoved, options, nameOf),
+    opened: summarise(flows.added, flows.externalAdded, options, nameOf),
   };
 }

@@ -53,9 +53,27 @@ export function shapeKey(
   return JSON.stringify([namespace, sortedLabels, ports]);
 }
 
-/** How a pod is named in warnings: its owner (replicas count once), or the pod itself. */
-export function ownerName(pod: PodRecord): string {
-  return `${pod.namespace}/${pod.owner?.name ?? pod.name}`;
+/**
+ * The owner a pod's flows are counted by (replicas count once): `namespace/name (Kind)`, a bare pod
+ * being its own owner of kind Pod. The kind is part of it because a Deployment, a StatefulSet and a
+ * pod of one namespace may share a name.
+ */
+export function ownerOf(pod: PodRecord): string {
+  return `${pod.namespace}/${pod.owner?.name ?? pod.name} (${pod.owner?.kind ?? "Pod"})`;
+}
+
+/** An owner without its kind: `namespace/name`. */
+export function withoutKind(owner: string): string {
+  return owner.slice(0, owner.lastIndexOf(" ("));
+}
+
+/**
+ * How an owner is named in warnings: `namespace/name`, as short as kubectl users write it, and with
+ * its kind only when the cluster has another owner of that name in the namespace (`sharedNames`).
+ */
+export function ownerName(owner: string, sharedNames: ReadonlySet<string>): string {
+  const name = withoutKind(owner);
+  return sharedNames.has(name) ? owner : name;
 }
 
 /** An ImpactCluster over lists already in memory (tests, the benchmark, `explain`-style offline use). */
