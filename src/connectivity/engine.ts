@@ -214,7 +214,9 @@ export class Engine {
       const { workload } = resolved;
       const key = JSON.stringify([
         workload.namespace,
-        Object.entries(workload.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        Object.keys(workload.labels)
+          .sort()
+          .map((key) => [key, workload.labels[key]]),
         namedPortsKey(workload),
         blocks.map((peer) => peerMatches(peer, resolved)),
       ]);

@@ -1,6 +1,6 @@
 // The engine's own surface: endpoints, defaults, notes and the targets of one policy.
 import t from "tap";
-import { clusterFromObjects, engineFor } from "../../src/connectivity/index.ts";
+import { clusterFromObjects, describePorts, engineFor, externalGroups } from "../../src/connectivity/index.ts";
 import { deployment, namespace, pod, policy } from "./objects.ts";
 
 const world = [
@@ -167,11 +167,13 @@ t.test(
     const open = engine.explain({ from: "192.0.2.7", to: "team-a/api", port: 80 });
     t.equal(open.from, "192.0.2.7");
     t.equal(open.to, "team-a/api");
-    t.same(open.ingress?.allowedBy, [
+    t.strictSame(open.ingress?.allowedBy, [
       { policy: "team-a/open", path: "spec.ingress[0]", peer: null, ports: "all ports" },
     ]);
+    t.equal(open.ingress?.verdict, "allowed");
     const fromB = engine.explain({ from: "team-b/web", to: "team-a/db", port: 5432 });
     t.equal(fromB.from, "team-b/web");
+    t.equal(fromB.egress?.verdict, "allowed", "an end no policy selects allows");
     t.same(fromB.ingress?.allowedBy, [
       { policy: "team-a/from-b", path: "spec.ingress[0].from[0]", peer: { namespaceSelector: {} }, ports: "TCP 5432" },
     ]);
@@ -220,5 +222,56 @@ t.test("classes: the order of labels and of named ports does not split look-alik
     ]),
     [["team-a/one"], ["team-a/two"]],
     "named ports that would read alike run together",
+  );
+});
+
+t.test("the matrix resolves named ports per destination, and to nothing towards outside addresses", async (t) => {
+  const engine = engineFor(
+    clusterFromObjects([
+      namespace("team-a"),
+      pod("team-a", "client", {
+        labels: { app: "client" },
+        ip: "10.0.1.9",
+        ports: [{ name: "http", containerPort: 7070 }],
+      }),
+      pod("team-a", "api-1", {
+        labels: { app: "api" },
+        ip: "10.0.1.1",
+        ports: [{ name: "http", containerPort: 8080 }],
+      }),
+      pod("team-a", "api-2", {
+        labels: { app: "api" },
+        ip: "10.0.1.2",
+        ports: [{ name: "http", containerPort: 9090 }],
+      }),
+      policy("team-a", "api-http", {
+        podSelector: { matchLabels: { app: "api" } },
+        ingress: [{ ports: [{ port: "http" }] }],
+      }),
+      policy("team-a", "client-out", {
+        podSelector: { matchLabels: { app: "client" } },
+        policyTypes: ["Egress"],
+        egress: [
+          { to: [{ ipBlock: { cidr: "192.0.2.0/24" } }], ports: [{ port: "http" }, { port: 443 }] },
+          { ports: [{ port: "http" }] },
+        ],
+      }),
+    ]),
+  );
+  const matrix = engine.matrix();
+  const cell = (from: string, to: string) =>
+    describePorts(matrix.cell(matrix.classOf.get(from)!, matrix.classOf.get(to)!).allowed);
+  t.equal(cell("team-a/api-1", "team-a/api-2"), "TCP 9090");
+  t.equal(cell("team-a/api-2", "team-a/api-1"), "TCP 8080");
+  t.equal(cell("team-a/client", "team-a/api-1"), "TCP 8080");
+  t.equal(cell("team-a/client", "team-a/api-2"), "TCP 9090");
+  t.equal(cell("team-a/api-1", "team-a/client"), "all ports");
+  t.strictSame(
+    externalGroups(matrix.egressExternal(matrix.classOf.get("team-a/client")!)).map((group) => [
+      group.cidrs,
+      describePorts(group.ports),
+    ]),
+    [[["192.0.2.0/24"], "TCP 443"]],
+    "the client's own named port opens nothing outside",
   );
 });
