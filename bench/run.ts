@@ -16,6 +16,8 @@
 //   npm run bench -- --scenario closed-no-1mb   only the named scenario(s): closed-no-1mb, open-no-1mb,
 //                                               closed-mix, open-mix, memory-limit (repeatable)
 //   npm run bench -- --memory-seconds N         length of the memory-limit run (default 60)
+//   npm run bench -- --memory-mix large         the memory-limit run on the 1 MB request alone (a flood
+//                                               of large policies) instead of the mix
 //
 // The memory-limit run (bench/memory-cgroup.ts) starts a third server, the same production build,
 // inside a memory cgroup whose limit is the chart's default `resources.limits.memory` and with the
@@ -49,6 +51,7 @@ const { values: args } = parseArgs({
     rate: { type: "string", default: "1000" },
     scenario: { type: "string", multiple: true },
     "memory-seconds": { type: "string" },
+    "memory-mix": { type: "string", default: "mix" },
   },
 });
 
@@ -58,6 +61,9 @@ const PLAN = args.quick
 if (args.rounds !== undefined) PLAN.closedRounds = PLAN.openRounds = Number(args.rounds);
 const CONNECTIONS = Number(args.connections);
 const MEMORY_SECONDS = Number(args["memory-seconds"] ?? (args.quick ? 15 : 60));
+if (args["memory-mix"] !== "mix" && args["memory-mix"] !== "large")
+  throw new Error(`--memory-mix is mix or large, not ${args["memory-mix"]}`);
+const MEMORY_MIX = args["memory-mix"] === "large" ? "the 1 MB request alone" : "the mix";
 const RATE = Number(args.rate);
 const LARGE = "large-1mb /validate";
 
@@ -472,6 +478,7 @@ async function chartMemory(): Promise<ChartMemory> {
 interface MemoryLimitResult {
   skipped?: string;
   chart: ChartMemory;
+  mix: string;
   cgroupVersion?: 1 | 2;
   limitBytes?: number;
   seconds?: number;
@@ -500,7 +507,7 @@ async function memoryLimitRun(options: {
   const chart = await chartMemory();
   const limitBytes = quantityBytes(chart.limit);
   const cgroup = createMemoryCgroup(limitBytes, `netfence-bench-${process.pid}`);
-  if ("skipped" in cgroup) return { skipped: cgroup.skipped, chart };
+  if ("skipped" in cgroup) return { skipped: cgroup.skipped, chart, mix: MEMORY_MIX };
   let server: Server | undefined;
   try {
     const port = await freePort();
@@ -534,7 +541,7 @@ async function memoryLimitRun(options: {
     );
     await waitReady(server, options.caCert, "/readyz");
     process.stderr.write(
-      `  memory-limit: netfence in a cgroup v${cgroup.version} memory cgroup of ${chart.limit}, NODE_OPTIONS=${chart.nodeOptions ?? "(none)"}, ${MEMORY_SECONDS} s of the mix\n`,
+      `  memory-limit: netfence in a cgroup v${cgroup.version} memory cgroup of ${chart.limit}, NODE_OPTIONS=${chart.nodeOptions ?? "(none)"}, ${MEMORY_SECONDS} s of ${MEMORY_MIX}\n`,
     );
     // Not runLoad: a server the OOM killer ended is a result here, not a failure of the benchmark.
     const result = await options.generator.run({
@@ -551,6 +558,7 @@ async function memoryLimitRun(options: {
     const processPeakRssMb = survived ? memoryMb(server.child.pid!).peakRssMb : Number.NaN;
     return {
       chart,
+      mix: MEMORY_MIX,
       cgroupVersion: cgroup.version,
       limitBytes: cgroup.limitBytes,
       seconds: result.seconds,
@@ -701,6 +709,7 @@ async function main() {
     const mixSmall = mixFull.filter((entry) => entry.name !== LARGE);
     writeFileSync(join(work, "mix.json"), JSON.stringify(mixFull));
     writeFileSync(join(work, "mix-small.json"), JSON.stringify(mixSmall));
+    writeFileSync(join(work, "mix-large.json"), JSON.stringify(mixFull.filter((entry) => entry.name === LARGE)));
 
     printHeader(checks, tls.netfence!.negotiated);
 
@@ -795,7 +804,7 @@ async function main() {
             caCert: certs.caCert,
             certFile,
             keyFile,
-            mixFile: join(work, "mix.json"),
+            mixFile: join(work, args["memory-mix"] === "large" ? "mix-large.json" : "mix.json"),
             generator,
           })
         : undefined;
@@ -1034,7 +1043,7 @@ memory-limit run: netfence (dist/cli.js) in a memory cgroup of the chart's defau
         `  cgroup v${limit.cgroupVersion}, limit ${mb(limit.limitBytes)} MiB; V8 heap limit in it ${fmt(limit.heapLimitMb ?? Number.NaN, 0)} MiB per isolate\n`,
       );
       out.write(
-        `  ${fmt(limit.seconds ?? Number.NaN, 0)} s closed loop, ${CONNECTIONS} connections, the mix: ${limit.responses} answers, p50 ${fmt(limit.latencyP50 ?? Number.NaN, 2)} ms, p99 ${fmt(limit.latencyP99 ?? Number.NaN, 2)} ms, 1 MB p50 ${fmt(limit.largeP50 ?? Number.NaN, 1)} ms\n`,
+        `  ${fmt(limit.seconds ?? Number.NaN, 0)} s closed loop, ${CONNECTIONS} connections, ${limit.mix}: ${limit.responses} answers, p50 ${fmt(limit.latencyP50 ?? Number.NaN, 2)} ms, p99 ${fmt(limit.latencyP99 ?? Number.NaN, 2)} ms, 1 MB p50 ${fmt(limit.largeP50 ?? Number.NaN, 1)} ms\n`,
       );
       out.write(
         `  errors ${limit.errors?.total} (connection ${limit.errors?.connection}, timeouts ${limit.errors?.timeouts}, non-2xx ${limit.errors?.non2xx}, wrong answer ${limit.errors?.badBody})\n`,
@@ -1067,7 +1076,7 @@ memory-limit run: netfence (dist/cli.js) in a memory cgroup of the chart's defau
     out.write(`  memory-limit run, 0 OOM kills and 0 errors: skipped (${t.memoryLimit.skipped}), NOT met\n`);
   else
     out.write(
-      `  memory-limit run (${limit?.chart.limit}), 0 OOM kills and 0 errors: ${limit?.cgroup?.oomKills} OOM kills, ${limit?.errors?.total} errors, peak RSS ${fmt(limit?.processPeakRssMb ?? Number.NaN, 0)} MB, ${mark(t.memoryLimit.met)}\n`,
+      `  memory-limit run (${limit?.chart.limit}, ${limit?.mix}), 0 OOM kills and 0 errors: ${limit?.cgroup?.oomKills} OOM kills, ${limit?.errors?.total} errors, peak RSS ${fmt(limit?.processPeakRssMb ?? Number.NaN, 0)} MB, ${mark(t.memoryLimit.met)}\n`,
     );
   out.write(`  idle RSS <= 80 MB: ${fmt(t.idleRss.value, 0)} MB, ${mark(t.idleRss.met)}\n`);
   out.write(`  zero errors in the scenarios: ${t.errors.value}, ${mark(t.errors.met)}\n`);
