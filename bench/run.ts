@@ -154,6 +154,16 @@ const serverEnv = (): NodeJS.ProcessEnv => {
   return env;
 };
 
+/** A command line that runs `argv` inside the cgroup: a shell enters it, then becomes `argv` (same pid). */
+const enterCgroup = (procsFile: string, argv: string[]) => [
+  "/bin/sh",
+  "-c",
+  'echo $$ > "$1" && shift && exec "$@"',
+  "sh",
+  procsFile,
+  ...argv,
+];
+
 function spawnServer(
   name: Server["name"],
   script: string,
@@ -170,23 +180,11 @@ function spawnServer(
   if (inCgroup?.nodeOptions !== undefined) env.NODE_OPTIONS = inCgroup.nodeOptions;
   // In a cgroup: a shell enters it and then becomes node (exec keeps the pid), so that node is inside
   // the limit from its first instruction; it sizes its heap from the limit at start.
-  const [command, commandArgs] =
+  const [command, ...commandArgs] =
     inCgroup === undefined
-      ? [NODE, [...flags, script, ...scriptArgs]]
-      : [
-          "/bin/sh",
-          [
-            "-c",
-            'echo $$ > "$1" && shift && exec "$@"',
-            "sh",
-            inCgroup.procsFile,
-            NODE,
-            ...flags,
-            script,
-            ...scriptArgs,
-          ],
-        ];
-  const child = spawn(command, commandArgs, { env, stdio: ["ignore", "pipe", "pipe"] });
+      ? [NODE, ...flags, script, ...scriptArgs]
+      : enterCgroup(inCgroup.procsFile, [NODE, ...flags, script, ...scriptArgs]);
+  const child = spawn(command!, commandArgs, { env, stdio: ["ignore", "pipe", "pipe"] });
   const log: string[] = [];
   const keep = (chunk: Buffer) => {
     log.push(chunk.toString());
@@ -515,19 +513,15 @@ async function memoryLimitRun(options: {
     writeFileSync(configFile, stringify({ ...netfenceConfig(options), listen: { host: "127.0.0.1", port } }));
     // The heap limit node derives inside this cgroup with the chart's NODE_OPTIONS (process.constrainedMemory
     // is what node read from the cgroup).
-    const probe = execFileSync(
-      "/bin/sh",
-      [
-        "-c",
-        'echo $$ > "$1" && shift && exec "$@"',
-        "sh",
-        cgroup.procsFile,
-        NODE,
-        "-p",
-        "require('v8').getHeapStatistics().heap_size_limit",
-      ],
-      { env: { ...serverEnv(), ...(chart.nodeOptions ? { NODE_OPTIONS: chart.nodeOptions } : {}) }, encoding: "utf8" },
-    );
+    const [shell, ...shellArgs] = enterCgroup(cgroup.procsFile, [
+      NODE,
+      "-p",
+      "require('v8').getHeapStatistics().heap_size_limit",
+    ]);
+    const probe = execFileSync(shell!, shellArgs, {
+      env: { ...serverEnv(), ...(chart.nodeOptions ? { NODE_OPTIONS: chart.nodeOptions } : {}) },
+      encoding: "utf8",
+    });
     server = spawnServer(
       "netfence-limited",
       join(REPO, "dist/cli.js"),
