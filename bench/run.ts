@@ -492,6 +492,8 @@ interface MemoryLimitResult {
   latencyP50?: number;
   latencyP99?: number;
   largeP50?: number;
+  /** After the load, each request of the mix once more: the decisions that differed from the expected one. */
+  wrongDecisions?: string[];
 }
 
 async function memoryLimitRun(options: {
@@ -501,6 +503,7 @@ async function memoryLimitRun(options: {
   keyFile: string;
   mixFile: string;
   generator: Generator;
+  bodies: Map<string, string>;
 }): Promise<MemoryLimitResult> {
   const chart = await chartMemory();
   const limitBytes = quantityBytes(chart.limit);
@@ -549,6 +552,14 @@ async function memoryLimitRun(options: {
       connections: CONNECTIONS,
     });
     const survived = server.child.exitCode === null && server.child.signalCode === null;
+    // Still deciding as before the load (a server short of memory could answer, but wrongly).
+    const wrongDecisions: string[] = [];
+    if (survived)
+      for (const item of MIX) {
+        const answer = await httpsPost(port, options.caCert, item.path, options.bodies.get(item.fixture)!);
+        const decision = answer.status === 200 ? decisionOf(answer.json) : `HTTP ${answer.status}`;
+        if (decision !== item.expect) wrongDecisions.push(`${itemName(item)}: ${decision}, expected ${item.expect}`);
+      }
     const processPeakRssMb = survived ? memoryMb(server.child.pid!).peakRssMb : Number.NaN;
     return {
       chart,
@@ -565,6 +576,7 @@ async function memoryLimitRun(options: {
       latencyP50: result.latency.p50,
       latencyP99: result.latency.p99,
       largeP50: (result.latencySeparate[LARGE] as Latency | undefined)?.p50 ?? Number.NaN,
+      wrongDecisions,
     };
   } finally {
     if (server !== undefined) await stopServer(server);
@@ -800,6 +812,7 @@ async function main() {
             keyFile,
             mixFile: join(work, args["memory-mix"] === "large" ? "mix-large.json" : "mix.json"),
             generator,
+            bodies,
           })
         : undefined;
     const report = buildReport(selected, records, { idle, memory, memoryAfter, memoryLimit }, checks, tls);
@@ -914,6 +927,7 @@ function buildReport(
         met:
           limitRun !== undefined &&
           limitRun.survived === true &&
+          limitRun.wrongDecisions?.length === 0 &&
           limitRun.cgroup?.oomKills === 0 &&
           limitRun.errors?.total === 0,
       },
@@ -1040,10 +1054,13 @@ memory-limit run: netfence (dist/cli.js) in a memory cgroup of the chart's defau
         `  ${fmt(limit.seconds ?? Number.NaN, 0)} s closed loop, ${CONNECTIONS} connections, ${limit.mix}: ${limit.responses} answers, p50 ${fmt(limit.latencyP50 ?? Number.NaN, 2)} ms, p99 ${fmt(limit.latencyP99 ?? Number.NaN, 2)} ms, 1 MB p50 ${fmt(limit.largeP50 ?? Number.NaN, 1)} ms\n`,
       );
       out.write(
-        `  errors ${limit.errors?.total} (connection ${limit.errors?.connection}, timeouts ${limit.errors?.timeouts}, non-2xx ${limit.errors?.non2xx}, wrong answer ${limit.errors?.badBody})\n`,
+        `  errors ${limit.errors?.total} (connection ${limit.errors?.connection}, timeouts ${limit.errors?.timeouts}, non-2xx ${limit.errors?.non2xx}, not an AdmissionReview ${limit.errors?.badBody})\n`,
       );
       out.write(
-        `  OOM kills ${limit.cgroup?.oomKills}, limit hits (reclaim) ${limit.cgroup?.limitHits}, server alive at the end: ${limit.survived ? "yes" : "NO"}\n`,
+        `  OOM kills ${limit.cgroup?.oomKills}, limit hits (memory.failcnt / max events) ${limit.cgroup?.limitHits}, server alive at the end: ${limit.survived ? "yes" : "NO"}\n`,
+      );
+      out.write(
+        `  after the load, the ${MIX.length} requests of the mix once more: ${MIX.length - (limit.wrongDecisions?.length ?? MIX.length)} decided as expected${limit.wrongDecisions?.length ? ` (${limit.wrongDecisions.join("; ")})` : ""}\n`,
       );
       out.write(
         `  peak usage of the cgroup ${mb(limit.cgroup?.peakBytes)} MiB (RSS + page cache), peak RSS of the process ${fmt(limit.processPeakRssMb ?? Number.NaN, 0)} MB\n`,
