@@ -110,6 +110,11 @@ export function createMemoryCgroup(limitBytes: number, name: string): MemoryCgro
   if (v2Mount !== undefined && v2Own !== undefined) {
     const parent = join(v2Mount.point, v2Own.path);
     const dir = join(parent, name);
+    const available = readFileSync(join(parent, "cgroup.controllers"), "utf8").trim();
+    if (!available.split(/\s+/).includes("memory"))
+      return {
+        skipped: `the memory controller is not available to ${parent} (cgroup.controllers: ${available || "none"})`,
+      };
     try {
       const enabled = readFileSync(join(parent, "cgroup.subtree_control"), "utf8").split(/\s+/);
       // Fails with EBUSY when our cgroup holds processes itself ("no internal processes" rule).
