@@ -10,7 +10,7 @@
 // servers (baseline, netfence, netfence, baseline, ...) and the report takes medians, so that the
 // machine's own drift falls on both alike; throughput ratios are the median of per-round ratios.
 //
-//   npm run bench                       the full run (about 2 minutes)
+//   npm run bench                       the full run (about 5 minutes, the memory-limit run included)
 //   npm run bench -- --quick            one round of each, shorter: a smoke test of the benchmark
 //   npm run bench -- --profile          also write V8 CPU profiles of both servers (--cpu-prof)
 //   npm run bench -- --scenario closed-no-1mb   only the named scenario(s): closed-no-1mb, open-no-1mb,
