@@ -91,6 +91,7 @@ function apiClient(kubeconfigFile: string) {
   return { call, close: () => agent.destroy() };
 }
 
+const BENCH_LABEL = "app.kubernetes.io/name=checkout";
 const policy = (namespace: string, name: string) => ({
   apiVersion: "networking.k8s.io/v1",
   kind: "NetworkPolicy",
@@ -316,6 +317,19 @@ async function main() {
       }
       if (state === "cel" && !(await celSanityCheck(`after block ${block + 1}`)))
         throw new Error(`the ValidatingAdmissionPolicy stopped refusing: ${JSON.stringify(celSanity.at(-1))}`);
+      // Every block starts from a namespace without the benchmark's policies: netfence's cost per create
+      // grows with the policies already there (a run that kept them went from 14 to 40 ms at the median
+      // in the isolated namespace between its first and last netfence block), so blocks that inherit
+      // hundreds of policies would measure the count as much as the state.
+      for (const namespace of Object.values(namespaces)) {
+        const path = `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`;
+        const { status } = await api.call("DELETE", `${path}?labelSelector=${encodeURIComponent(BENCH_LABEL)}`);
+        if (status !== 200) throw new Error(`deleting the policies of ${namespace}: HTTP ${status}`);
+        await waitUntil(`the policies of ${namespace} to be gone`, async () => {
+          const { json } = await api.call("GET", `${path}?labelSelector=${encodeURIComponent(BENCH_LABEL)}`);
+          return Array.isArray(json?.items) && json.items.length === 0;
+        });
+      }
       process.stderr.write(`  block ${block + 1}/${ORDER.length} (${state}) done\n`);
     }
     api.close();
