@@ -36,6 +36,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production
+# No NODE_OPTIONS here: Node sizes V8's heap from the container's cgroup memory limit but never below
+# 259 MiB, so the chart sets --max-old-space-size-percentage (its value heapPercentOfMemoryLimit; see
+# bench/README.md). Run outside the chart with a limit under 1 GiB, set NODE_OPTIONS the same way.
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 # "type": "module" makes dist/*.js ES modules, and dist/version.js reads ../package.json.

@@ -428,6 +428,16 @@ async function chartTests(h: Helm) {
   }
 
   t.test("values change what they should", async (t) => {
+    t.test("heapPercentOfMemoryLimit: V8's heap limit follows the memory limit; 0 leaves Node's default", async (t) => {
+      const env = async (values: Record<string, string>) =>
+        one(await render(values), "Deployment").spec.template.spec.containers.find((c: Obj) => c.name === "netfence")
+          .env as Obj[] | undefined;
+      t.same(await env({}), [{ name: "NODE_OPTIONS", value: "--max-old-space-size-percentage=50" }], "the default");
+      t.same(await env({ heapPercentOfMemoryLimit: "60" }), [
+        { name: "NODE_OPTIONS", value: "--max-old-space-size-percentage=60" },
+      ]);
+      t.equal(await env({ heapPercentOfMemoryLimit: "0" }), undefined);
+    });
     t.test(
       "reconciler off: no NetworkPolicy writes (reads only for impact), and with impact off no access at all",
       async (t) => {
@@ -576,6 +586,7 @@ async function chartTests(h: Helm) {
       ["an unknown rule action", { "config.rules.NP024": "block" }, /NP024/],
       ["a misspelt top-level value", { replicas: "3" }, /replicas/],
       ["mode secret without the Secret", { "tls.mode": "secret" }, /existingSecret/],
+      ["a heap of more than the memory limit", { heapPercentOfMemoryLimit: "101" }, /heapPercentOfMemoryLimit/],
     ];
     for (const [why, values, message] of refused) {
       const run = await template(values);
