@@ -1,6 +1,7 @@
 // The AdmissionReview v1 envelope, parsed once at the edge into netfence's own small request type;
 // nothing downstream sees the wire format.
 import { z } from "zod";
+import { zeroCopyParser } from "../zero-copy-parse.ts";
 
 const GroupVersionKindSchema = z.object({ group: z.string(), version: z.string(), kind: z.string().min(1) });
 
@@ -18,6 +19,9 @@ const AdmissionReviewSchema = z.object({
     dryRun: z.boolean().nullish(),
   }),
 });
+
+// Not copied: the envelope is only read, field by field, below.
+const parseEnvelope = zeroCopyParser(AdmissionReviewSchema);
 
 export interface AdmissionRequest {
   uid: string;
@@ -59,7 +63,7 @@ function nestsDeeperThan(value: unknown, limit: number): boolean {
 export type ParsedReview = { ok: true; request: AdmissionRequest } | { ok: false; error: string };
 
 export function parseAdmissionReview(body: unknown): ParsedReview {
-  const parsed = AdmissionReviewSchema.safeParse(body);
+  const parsed = parseEnvelope(body);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (issue) => `${issue.path.map(String).join(".") || "body"}: ${issue.message}`,
