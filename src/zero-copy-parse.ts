@@ -35,6 +35,10 @@ function askZod(schema: Schema): Check {
 }
 
 /** As JSON.parse makes them; zod's copy of any other object would be a plain object, so not equal. */
+/** Checks that answer false only when zod fails too: a union need not ask zod about that option. */
+const EXACT = new WeakSet<Check>();
+const exact = (check: Check): Check => (EXACT.add(check), check);
+
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype;
 
@@ -45,12 +49,22 @@ function compile(schema: Schema): Check {
   const def = schema._zod.def;
   switch (def.type) {
     case "string":
-      return def.checks?.length ? askZod(schema) : (value) => typeof value === "string";
+      return def.checks?.length ? askZod(schema) : exact((value) => typeof value === "string");
     case "number":
       // z.number() refuses NaN and the infinities; JSON has neither, but other callers might.
-      return def.checks?.length ? askZod(schema) : (value) => typeof value === "number" && Number.isFinite(value);
+      if (!def.checks?.length) return exact((value) => typeof value === "number" && Number.isFinite(value));
+      // .int() (ports): a safe integer.
+      if (
+        def.checks.every(
+          (check) =>
+            check._zod.def.check === "number_format" &&
+            (check._zod.def as z.core.$ZodCheckNumberFormatDef).format === "safeint",
+        )
+      )
+        return exact((value) => Number.isSafeInteger(value));
+      return askZod(schema);
     case "boolean":
-      return (value) => typeof value === "boolean";
+      return exact((value) => typeof value === "boolean");
     case "unknown":
     case "any":
       return () => true;
@@ -102,7 +116,7 @@ function compile(schema: Schema): Check {
       return (value) => {
         for (const { option, check } of options) {
           if (check(value)) return true;
-          if (z.safeParse(option, value).success) return false;
+          if (!EXACT.has(check) && z.safeParse(option, value).success) return false;
         }
         return false;
       };
