@@ -11,6 +11,8 @@ import { mutateRequest } from "../../src/admission/handle.ts";
 import { parseConfig } from "../../src/config.ts";
 import { asJson } from "../../src/json.ts";
 import { kindEntry } from "../../src/kinds.ts";
+import { parseAdmissionReview, type AdmissionRequest } from "../../src/admission/review.ts";
+import { admissionReview } from "../helpers/review.ts";
 import { networkPolicyShape } from "../helpers/arbitraries.ts";
 
 const RUNS = 400;
@@ -20,18 +22,12 @@ const config = parseConfig({
   isolatedNamespaces: ["team-a"],
 });
 const policy = admissionPolicy(config);
-const request = (object: unknown) => ({
-  uid: "u",
-  group: "networking.k8s.io",
-  version: "v1",
-  kind: "NetworkPolicy",
-  namespace: "team-a",
-  name: "p",
-  operation: "CREATE" as const,
-  object,
-  oldObject: undefined,
-  dryRun: false,
-});
+/** The request as the webhook sees it: the AdmissionReview a client sends, through the envelope parser. */
+function request(object: unknown): AdmissionRequest {
+  const parsed = parseAdmissionReview(admissionReview("NetworkPolicy", object, { namespace: "team-a", name: "p" }));
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.request;
+}
 
 // As the webhook receives them: parsed from JSON, sometimes with absent fields spelt null.
 const received = fc
