@@ -1,7 +1,7 @@
 // The kinds netfence answers for, one entry each: the API group and kind it is sent under, the walk
 // that hands its nodes to the rules, and, for the kinds the mutating webhook changes, the mutation.
 // Anything not listed here is allowed untouched.
-import { NetworkPolicySchema } from "./kube-objects.ts";
+import { parseNetworkPolicy } from "./kube-objects.ts";
 import { injectAllowedIngress } from "./mutate/inject-allowed-ingress.ts";
 import type { RuleContext } from "./rules/context.ts";
 import { walkConfigMap } from "./rules/kubeproxy.ts";
@@ -32,7 +32,7 @@ const KINDS = [
     validate: walkNetworkPolicy,
     mutate(object: unknown, context: RuleContext): unknown {
       if (!context.namespaceIsolated) return object;
-      const parsed = NetworkPolicySchema.safeParse(object);
+      const parsed = parseNetworkPolicy(object);
       // A malformed policy is left alone here; /validate explains what is wrong with it.
       if (!parsed.success) return object;
       const mutated = injectAllowedIngress(parsed.data, context.allowedIngressNamespaces);

@@ -2,6 +2,7 @@
 // values make sense is the rules' business, so that a wrong value gets a rule ID and a helpful message.
 // Unknown fields are kept (`loose`): a mutation must hand back everything it was given.
 import { z } from "zod";
+import { zeroCopyParser } from "./zero-copy-parse.ts";
 
 // Kubernetes JSON may spell an absent field as null; downstream code only has to handle undefined.
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -123,6 +124,12 @@ export const NamespaceSchema = z
     metadata: optional(ObjectMetaSchema),
   })
   .loose();
+
+// What the webhook parses per request: the input itself when it already has the shape (no copy).
+export const parseNetworkPolicy = zeroCopyParser(NetworkPolicySchema);
+export const parseService = zeroCopyParser(ServiceSchema);
+export const parseConfigMap = zeroCopyParser(ConfigMapSchema);
+export const parseNamespace = zeroCopyParser(NamespaceSchema);
 
 export type ObjectMeta = z.infer<typeof ObjectMetaSchema>;
 export type LabelSelector = z.infer<typeof LabelSelectorSchema>;

@@ -1,6 +1,5 @@
 // What /validate and /mutate decide for one request. Pure apart from the namespace view it is given.
 import fastJsonPatch from "fast-json-patch";
-import { asJson } from "../json.ts";
 import { kindEntry, type KindName } from "../kinds.ts";
 import type { RuleContext } from "../rules/context.ts";
 import type { Finding } from "../rules/finding.ts";
@@ -91,7 +90,11 @@ function mutate(entry: Entry, request: AdmissionRequest, policy: AdmissionPolicy
   const mutated = entry.mutate(request.object, policy.contextFor(request.namespace));
   if (mutated === request.object) return NOTHING;
   // The diff is taken from the object exactly as the apiserver sent it, so that every operation
-  // applies to it (a member sent as null is dropped, which is what Kubernetes stores anyway).
-  const patch = fastJsonPatch.compare(asJson(request.object) as object, asJson(mutated) as object);
+  // applies to it (a member sent as null is dropped, which is what Kubernetes stores anyway: compare
+  // reads a member that is undefined in the mutated object as a removal). The mutator shares every
+  // subtree it did not change with the request object, and compare skips a subtree that is the same
+  // object on both sides: only the changed paths are walked (the injected rule and annotation), not
+  // the whole policy with its managedFields.
+  const patch = fastJsonPatch.compare(request.object as object, mutated as object);
   return { findings: [], patch };
 }

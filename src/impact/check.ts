@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { AdmissionRequest } from "../admission/review.ts";
 import type { PolicyInput } from "../connectivity/model.ts";
 import { FieldPath } from "../field-path.ts";
-import { NetworkPolicySchema } from "../kube-objects.ts";
+import { parseNetworkPolicy } from "../kube-objects.ts";
 import { DEFAULT_RULE_CONTEXT } from "../rules/context.ts";
 import type { Finding } from "../rules/finding.ts";
 import { findingsAt, type RuleActions } from "../rules/index.ts";
@@ -70,7 +70,7 @@ export type ImpactCheck = (request: AdmissionRequest) => Finding[];
 const IMPACT_RULES = RULES.at("impact").map((rule) => rule.id);
 
 function policyInput(object: unknown, namespace: string, name: string | undefined): PolicyInput | undefined {
-  const parsed = NetworkPolicySchema.safeParse(object);
+  const parsed = parseNetworkPolicy(object);
   const policyName = name ?? (parsed.success ? parsed.data.metadata?.name : undefined);
   return parsed.success && policyName !== undefined ? { namespace, name: policyName, policy: parsed.data } : undefined;
 }

@@ -3,7 +3,7 @@
 // KP002: a config.conf netfence cannot read; never a denial, whatever the config says.
 import { parse as parseYaml } from "yaml";
 import { FieldPath } from "../field-path.ts";
-import { ConfigMapSchema } from "../kube-objects.ts";
+import { parseConfigMap } from "../kube-objects.ts";
 import { KUBE_PROXY_CONFIG_KEY, KUBE_PROXY_CONFIGMAP, KUBE_PROXY_NAMESPACE } from "../names.ts";
 import { rule, type Visit } from "./rule.ts";
 
@@ -68,7 +68,7 @@ export function walkConfigMap(
   name: string | undefined,
 ): void {
   if (!isKubeProxyConfigMap(namespace, name)) return;
-  const parsed = ConfigMapSchema.safeParse(object);
+  const parsed = parseConfigMap(object);
   if (!parsed.success) return;
   const text = parsed.data.data?.[KUBE_PROXY_CONFIG_KEY];
   if (text !== undefined) visit("kubeProxyConfig", { configMap: parsed.data, text }, FieldPath.root());

@@ -1,12 +1,12 @@
 // NS001: a legacy isolation annotation netfence cannot read is reported, never a reason to crash.
 import { FieldPath } from "../field-path.ts";
 import { isolationOf } from "../isolation.ts";
-import { NamespaceSchema } from "../kube-objects.ts";
+import { parseNamespace } from "../kube-objects.ts";
 import { LEGACY_ANNOTATION } from "../names.ts";
 import { rule, type Visit } from "./rule.ts";
 
 export function walkNamespace(object: unknown, visit: Visit): void {
-  const parsed = NamespaceSchema.safeParse(object);
+  const parsed = parseNamespace(object);
   if (parsed.success) visit("namespace", parsed.data, FieldPath.root());
 }
 

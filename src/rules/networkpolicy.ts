@@ -4,7 +4,7 @@
 // ports have their own families).
 import { FieldPath } from "../field-path.ts";
 import {
-  NetworkPolicySchema,
+  parseNetworkPolicy,
   type NetworkPolicy,
   type NetworkPolicyEgressRule,
   type NetworkPolicyPeer,
@@ -24,7 +24,7 @@ export function effectivePolicyTypes(spec: NetworkPolicy["spec"]): Set<string> {
 
 /** Visits every node of a NetworkPolicy in document order. */
 export function walkNetworkPolicy(object: unknown, visit: Visit): void {
-  const parsed = NetworkPolicySchema.safeParse(object);
+  const parsed = parseNetworkPolicy(object);
   if (!parsed.success) {
     visit("malformedNetworkPolicy", parsed.error, FieldPath.root());
     return;

@@ -1,6 +1,6 @@
 // SVC001-SVC002: Services that break allowlists or hide client addresses in isolated namespaces.
 import { FieldPath } from "../field-path.ts";
-import { ServiceSchema } from "../kube-objects.ts";
+import { parseService } from "../kube-objects.ts";
 import { ALLOW_EMPTY_SELECTOR_ANNOTATION } from "../names.ts";
 import { rule, type Visit } from "./rule.ts";
 
@@ -12,7 +12,7 @@ export const EMPTY_SELECTOR_MESSAGE =
 
 /** A Service is one node; one of the wrong shape has nothing these rules could say about it. */
 export function walkService(object: unknown, visit: Visit): void {
-  const parsed = ServiceSchema.safeParse(object);
+  const parsed = parseService(object);
   if (parsed.success) visit("service", parsed.data, FieldPath.root());
 }
 
