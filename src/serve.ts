@@ -10,7 +10,6 @@ import type { NamespaceCache } from "./cluster/namespace-cache.ts";
 import type { ImpactCheck } from "./impact/check.ts";
 import { buildApp, TLS_MIN_VERSION } from "./server/app.ts";
 import type { Metrics } from "./metrics.ts";
-import { ensureDevCertificates } from "./server/certificates.ts";
 import { createMetrics } from "./metrics.ts";
 import { describeCertificate, readCertificate, watchCertificate, type CertificateFiles } from "./server/tls.ts";
 
@@ -51,6 +50,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (config.tls) {
     files = { certFile: config.tls.certFile, keyFile: config.tls.keyFile };
   } else {
+    // Imported only here: the certificate generator (@peculiar/x509) adds about 10 MB of RSS to a
+    // server that is given its certificate, as every deployed one is.
+    const { ensureDevCertificates } = await import("./server/certificates.ts");
     const dev = await ensureDevCertificates(resolve(config.devCertDir));
     files = dev;
     caFile = dev.caFile;
