@@ -78,6 +78,13 @@ const cases: Record<string, Case> = {
     intersection: NO_PORTS,
     difference: portsOf("TCP", 53),
   },
+  "each side holds what the other lacks, protocol by protocol": {
+    a: { ...NO_PORTS, SCTP: [[1, 1]] },
+    b: { ...NO_PORTS, TCP: [[80, 80]], UDP: [[53, 53]] },
+    union: { TCP: [[80, 80]], UDP: [[53, 53]], SCTP: [[1, 1]] },
+    intersection: NO_PORTS,
+    difference: { ...NO_PORTS, SCTP: [[1, 1]] },
+  },
   "every port of one protocol": {
     a: allPortsOf("UDP"),
     b: { TCP: [], UDP: [[53, 53]], SCTP: [] },
