@@ -41,6 +41,26 @@ t.test("--isolated-namespace does the same without a Namespace object", async (t
   );
 });
 
+t.test(
+  "a Namespace switches isolation on by the KubeSphere or the legacy annotation as well as the label",
+  async (t) => {
+    const service = "---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: x}\nspec: {}\n";
+    const withNamespace = (metadata: string) =>
+      lintDocuments(parseManifests("-", `apiVersion: v1\nkind: Namespace\nmetadata: ${metadata}\n${service}`), options)
+        .flatMap((result) => result.findings)
+        .map((f) => f.ruleId);
+    t.same(withNamespace("{name: x, labels: {netfence.io/isolation: enabled}}"), ["SVC001"]);
+    t.same(withNamespace("{name: x, annotations: {kubesphere.io/network-isolate: enabled}}"), ["SVC001"]);
+    t.same(
+      withNamespace(
+        `{name: x, annotations: {net.beta.kubernetes.io/network-policy: '{"ingress":{"isolation":"DefaultDeny"}}'}}`,
+      ),
+      ["SVC001"],
+    );
+    t.same(withNamespace("{name: x}"), []);
+  },
+);
+
 t.test("findings carry the line of their field", async (t) => {
   const [result] = lintDocuments(
     parseManifests(
