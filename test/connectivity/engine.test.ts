@@ -3,6 +3,12 @@ import t from "tap";
 import { clusterFromObjects, describePorts, engineFor, externalGroups } from "../../src/connectivity/index.ts";
 import { deployment, namespace, pod, policy } from "./objects.ts";
 
+/** The workload IDs of each class, in class order. */
+const classMembers = (objects: object[]) =>
+  engineFor(clusterFromObjects(objects))
+    .classes()
+    .map((c) => c.members.map((member) => member.id));
+
 const world = [
   namespace("team-a"),
   namespace("team-b"),
@@ -121,16 +127,12 @@ t.test("workloads that differ only in the ipBlocks holding their IPs are classes
     pod("team-b", `web-${index}`, { labels: { app: "web" }, ip }),
   );
   const classesWith = (...peers: object[]) =>
-    engineFor(
-      clusterFromObjects([
-        namespace("team-a"),
-        namespace("team-b"),
-        ...replicas,
-        policy("team-a", "blocks", { ingress: peers.map((peer) => ({ from: [peer] })) }),
-      ]),
-    )
-      .classes()
-      .map((c) => c.members.map((member) => member.id));
+    classMembers([
+      namespace("team-a"),
+      namespace("team-b"),
+      ...replicas,
+      policy("team-a", "blocks", { ingress: peers.map((peer) => ({ from: [peer] })) }),
+    ]);
   t.same(
     classesWith({ ipBlock: { cidr: "10.0.2.1/32" } }, { ipBlock: { cidr: "10.0.2.5/32" } }),
     [["team-b/web-0"], ["team-b/web-1"], ["team-b/web-2"]],
@@ -181,10 +183,7 @@ t.test(
 );
 
 t.test("classes: the order of labels and of named ports does not split look-alike pods", async (t) => {
-  const members = (objects: object[]) =>
-    engineFor(clusterFromObjects([namespace("team-a"), ...objects]))
-      .classes()
-      .map((c) => c.members.map((member) => member.id));
+  const members = (objects: object[]) => classMembers([namespace("team-a"), ...objects]);
   t.same(
     members([
       pod("team-a", "one", { labels: { app: "api", tier: "back" }, ip: "10.0.1.1" }),
