@@ -132,6 +132,19 @@ function selecting(sides: Sides, workload: ResolvedWorkload): Sides {
   };
 }
 
+/** The sides without the targets of these policies (`namespace/name`); the same object when it has none of them. */
+function without(sides: Sides, policies: ReadonlySet<string>): Sides {
+  const keep = (t: Target) => !policies.has(t.policy);
+  if (sides.ingress.every(keep) && sides.egress.every(keep)) return sides;
+  return { ingress: sides.ingress.filter(keep), egress: sides.egress.filter(keep) };
+}
+
+/** The targets of `first`, then those of `then`. */
+function joined(first: Sides, then: Sides): Sides {
+  if (then.ingress.length === 0 && then.egress.length === 0) return first;
+  return { ingress: [...first.ingress, ...then.ingress], egress: [...first.egress, ...then.egress] };
+}
+
 const resolvedPods = new WeakMap<PodRecord, { namespace: NamespaceInfo; resolved: ResolvedWorkload }>();
 
 function resolve(pod: PodRecord, namespace: NamespaceInfo): ResolvedWorkload {
@@ -228,8 +241,27 @@ function targetIds(targets: readonly Target[]): string {
   return key;
 }
 
+const sameAnswerKeys = new WeakMap<PeerMatcher, string>();
+
+/**
+ * The peers of these targets, one of each content: policies written from one template (thousands
+ * of them in a namespace, each allowing the same clients) ask every workload the same question,
+ * and a workload's answers are asked once per unit of a request.
+ */
 function peersOf(targets: readonly Target[]): PeerMatcher[] {
-  return [...new Set(targets.flatMap((target) => target.rules.flatMap((rule) => rule.peers)))];
+  const peers = new Map<string, PeerMatcher>();
+  for (const target of targets)
+    for (const rule of target.rules)
+      for (const peer of rule.peers) {
+        let key = sameAnswerKeys.get(peer);
+        if (key === undefined) {
+          // A peer of the policy's own namespace answers for that namespace only.
+          const own = peer.kind === "pods" && peer.namespaces.kind === "policy-namespace" ? peer.namespaces.name : "";
+          sameAnswerKeys.set(peer, (key = `${own}|${peerKey(peer)}`));
+        }
+        if (!peers.has(key)) peers.set(key, peer);
+      }
+  return [...peers.values()];
 }
 
 /** How a workload looks to these peers: everything a side's verdict reads of the other end. */
@@ -315,6 +347,7 @@ function prepare(
   members: readonly PodRecord[],
   namespace: NamespaceInfo,
   policies: readonly PolicyInput[],
+  targets: () => Sides,
 ): PreparedShape {
   const memo = preparedShapes.get(members);
   if (
@@ -325,7 +358,7 @@ function prepare(
   )
     return memo;
   const representative = resolve(members[0]!, namespace);
-  const sides = selecting(targetsOf(policies), representative);
+  const sides = selecting(targets(), representative);
   const blocks = new Map<string, PeerMatcher>();
   ipBlocksOf([...sides.ingress, ...sides.egress], blocks);
   const look = farLookOf(sides, representative);
@@ -400,6 +433,8 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
   const generation = cluster.generation;
   const namespaces = new Map<string, PreparedNamespace>();
   const policies = new Map<string, readonly PolicyInput[]>();
+  // A namespace's targets, gathered once for all its shapes that need preparing again.
+  const targets = new Map<string, Sides>();
   const lookIds = new Map<string, number>();
   const idOf = (look: string) => {
     let id = lookIds.get(look);
@@ -416,7 +451,12 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
       namespaces.set(name, (namespace = { name, info, shapes: [], ipBlocks: new Map(), lookIds: [] }));
       policies.set(name, cluster.policiesIn(name));
     }
-    const prepared = prepare(members, namespace.info, policies.get(name)!);
+    const own = policies.get(name)!;
+    const prepared = prepare(members, namespace.info, own, () => {
+      let sides = targets.get(name);
+      if (sides === undefined) targets.set(name, (sides = targetsOf(own)));
+      return sides;
+    });
     namespace.shapes.push(prepared);
     namespace.lookIds.push({ egress: idOf(prepared.look.egress), ingress: idOf(prepared.look.ingress) });
     for (const [key, block] of prepared.ipBlocks) namespace.ipBlocks.set(key, block);
@@ -500,16 +540,25 @@ export function changedFlows(
   let count = 0;
   const own = prepared.namespaces.get(change.namespace);
   const ownUnits: Unit[] = [];
+  // A shape's sides before and after are what it was prepared with, less the replaced policies,
+  // plus the changed ones that select it (in the order of targetsOf): the work is the change's, not
+  // the namespace's thousands of policies' (every request in a namespace would otherwise ask each of
+  // its policies about each of its shapes).
+  const replacedPolicies = new Set([...replaced].map((name) => `${change.namespace}/${name}`));
+  const changedBefore = targetsOf(change.before);
+  const changedAfter = targetsOf(change.after);
   for (const {
     unit: { members },
     namespace,
+    sides,
   } of own?.shapes ?? []) {
     const representative = resolve(members[0]!, namespace);
     const subject =
       changedTargets.ingress.some((t) => selects(t, representative.workload)) ||
       changedTargets.egress.some((t) => selects(t, representative.workload));
-    const before = selecting(policyNamespace.before, representative);
-    const after = selecting(policyNamespace.after, representative);
+    const kept = without(sides, replacedPolicies);
+    const before = joined(kept, selecting(changedBefore, representative));
+    const after = joined(kept, selecting(changedAfter, representative));
     for (const group of splitByAddresses(members, subject ? subjectBlocks : othersBlocks, namespace)) {
       const unit = { namespace: namespace.name, ...group, subject, before, after };
       (subject ? subjects : ownUnits).push(unit);

@@ -149,3 +149,69 @@ t.test("a Deployment, a StatefulSet and a bare pod of one name are three owners,
     "cuts off 9 flows now allowed and external traffic, e.g. monitoring/prometheus -> team-a/web (Deployment) all ports",
   );
 });
+
+t.test(
+  "a namespace of thousands of policies from one template: a change's impact is what it is beside one of them",
+  async (t) => {
+    const allowFromWeb = (i: number) =>
+      policy("team-a", `allow-${i}`, {
+        podSelector: { matchLabels: { app: "api" } },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: 8080 }] }],
+      });
+    const clusterWith = (copies: number) =>
+      impactCluster([
+        namespace("team-a"),
+        pod("team-a", "web", { labels: { app: "web" }, ip: "10.0.0.1" }),
+        pod("team-a", "api", { labels: { app: "api" }, ip: "10.0.0.2" }),
+        pod("team-a", "db", { labels: { app: "db" }, ip: "10.0.0.3" }),
+        ...Array.from({ length: copies }, (_, i) => allowFromWeb(i)),
+      ]);
+    const dbFromApi = policyInput(
+      policy("team-a", "db-from-api", {
+        podSelector: { matchLabels: { app: "db" } },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: "api" } } }], ports: [{ port: 5432 }] }],
+      }),
+    );
+    const openApi = policyInput(allowFromWeb(0));
+    for (const copies of [1, 2000]) {
+      const cluster = clusterWith(copies);
+      const summary = (change: Parameters<typeof impactOf>[1]) => {
+        const { cutOff, opened } = impactOf(cluster, change, { allowedIngressNamespaces: [], examples: 3 });
+        return { cutOff: [cutOff.flows, cutOff.examples], opened: [opened.flows, opened.examples] };
+      };
+      t.same(
+        summary({ namespace: "team-a", before: [], after: [dbFromApi] }),
+        {
+          cutOff: [
+            2,
+            [
+              { from: "team-a/api", to: "team-a/db", ports: "TCP/1-5431 and more" },
+              { from: "team-a/web", to: "team-a/db", ports: "all ports" },
+            ],
+          ],
+          opened: [0, []],
+        },
+        `create, beside ${copies}`,
+      );
+      // The one copy stored is replaced by nothing: api opens up; with others left, nothing changes.
+      t.same(
+        summary({ namespace: "team-a", before: [openApi], after: [] }),
+        copies === 1
+          ? {
+              cutOff: [0, []],
+              opened: [
+                2,
+                [
+                  { from: "team-a/db", to: "team-a/api", ports: "all ports" },
+                  { from: "team-a/web", to: "team-a/api", ports: "TCP/1-8079 and more" },
+                ],
+              ],
+            }
+          : { cutOff: [0, []], opened: [0, []] },
+        `delete allow-0, beside ${copies}`,
+      );
+    }
+  },
+);
