@@ -343,12 +343,49 @@ function farLookOf(sides: Sides, workload: ResolvedWorkload): Look {
   };
 }
 
-function prepare(
-  members: readonly PodRecord[],
-  namespace: NamespaceInfo,
-  policies: readonly PolicyInput[],
-  targets: () => Sides,
-): PreparedShape {
+/** A namespace's policies for one preparation of the cluster, and what changed since the previous one. */
+interface NamespacePolicies {
+  list: readonly PolicyInput[];
+  /** Their targets, gathered once for all the namespace's shapes that need preparing again. */
+  targets(): Sides;
+  /** The list the previous preparation had. */
+  previous: readonly PolicyInput[] | undefined;
+  /** From the previous list's targets to this one's, when the policies it keeps come first, in their order. */
+  delta(): PolicyDelta | undefined;
+}
+
+interface PolicyDelta {
+  removed: ReadonlySet<Target>;
+  added: Sides;
+}
+
+/**
+ * What turns the targets of `before` into those of `after` (in the order targetsOf gives them): the
+ * targets of the policies that are gone, and those of the policies added at the end. Undefined when
+ * a policy was added elsewhere (the cache keeps an edited policy in its place), or the order changed.
+ */
+function policyDelta(before: readonly PolicyInput[], after: readonly PolicyInput[]): PolicyDelta | undefined {
+  const kept = new Set(after);
+  const removed = new Set<Target>();
+  let next = 0;
+  for (const policy of before) {
+    if (!kept.has(policy)) {
+      const { ingress, egress } = compiled(policy);
+      for (const target of [...ingress, ...egress]) removed.add(target);
+    } else if (after[next++] !== policy) return undefined;
+  }
+  return { removed, added: targetsOf(after.slice(next)) };
+}
+
+/** The sides without these targets; the same object when it has none of them. */
+function withoutTargets(sides: Sides, targets: ReadonlySet<Target>): Sides {
+  const keep = (t: Target) => !targets.has(t);
+  if (targets.size === 0 || (sides.ingress.every(keep) && sides.egress.every(keep))) return sides;
+  return { ingress: sides.ingress.filter(keep), egress: sides.egress.filter(keep) };
+}
+
+function prepare(members: readonly PodRecord[], namespace: NamespaceInfo, own: NamespacePolicies): PreparedShape {
+  const policies = own.list;
   const memo = preparedShapes.get(members);
   if (
     memo !== undefined &&
@@ -358,7 +395,14 @@ function prepare(
   )
     return memo;
   const representative = resolve(members[0]!, namespace);
-  const sides = selecting(targets(), representative);
+  // A shape prepared from the previous list changes by the policies added and removed since: a
+  // CREATE among thousands of policies asks the new one about the shape, not all of them.
+  const delta =
+    memo !== undefined && memo.namespace === namespace && memo.policies === own.previous ? own.delta() : undefined;
+  const sides =
+    memo !== undefined && delta !== undefined
+      ? joined(withoutTargets(memo.sides, delta.removed), selecting(delta.added, representative))
+      : selecting(own.targets(), representative);
   const blocks = new Map<string, PeerMatcher>();
   ipBlocksOf([...sides.ingress, ...sides.egress], blocks);
   const look = farLookOf(sides, representative);
@@ -398,6 +442,8 @@ interface PreparedCluster {
 interface PreparedNamespace {
   name: string;
   info: NamespaceInfo;
+  /** Its policies, as this preparation read them. */
+  policies: readonly PolicyInput[];
   shapes: PreparedShape[];
   /** The ipBlocks of the namespace's own policies that select its pods. */
   ipBlocks: Map<string, PeerMatcher>;
@@ -432,9 +478,7 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
   if (memo !== undefined && memo.generation === cluster.generation) return memo;
   const generation = cluster.generation;
   const namespaces = new Map<string, PreparedNamespace>();
-  const policies = new Map<string, readonly PolicyInput[]>();
-  // A namespace's targets, gathered once for all its shapes that need preparing again.
-  const targets = new Map<string, Sides>();
+  const policies = new Map<string, NamespacePolicies>();
   const lookIds = new Map<string, number>();
   const idOf = (look: string) => {
     let id = lookIds.get(look);
@@ -448,15 +492,19 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
     let namespace = namespaces.get(name);
     if (namespace === undefined) {
       const info = cluster.namespaces.get(name) ?? { name, labels: { [NAMESPACE_NAME_LABEL]: name } };
-      namespaces.set(name, (namespace = { name, info, shapes: [], ipBlocks: new Map(), lookIds: [] }));
-      policies.set(name, cluster.policiesIn(name));
+      const list = cluster.policiesIn(name);
+      namespaces.set(name, (namespace = { name, info, policies: list, shapes: [], ipBlocks: new Map(), lookIds: [] }));
+      const previous = memo?.namespaces.get(name)?.policies;
+      let targets: Sides | undefined;
+      let delta: PolicyDelta | undefined | null = null;
+      policies.set(name, {
+        list,
+        previous,
+        targets: () => (targets ??= targetsOf(list)),
+        delta: () => (delta === null ? (delta = previous && policyDelta(previous, list)) : delta),
+      });
     }
-    const own = policies.get(name)!;
-    const prepared = prepare(members, namespace.info, own, () => {
-      let sides = targets.get(name);
-      if (sides === undefined) targets.set(name, (sides = targetsOf(own)));
-      return sides;
-    });
+    const prepared = prepare(members, namespace.info, policies.get(name)!);
     namespace.shapes.push(prepared);
     namespace.lookIds.push({ egress: idOf(prepared.look.egress), ingress: idOf(prepared.look.ingress) });
     for (const [key, block] of prepared.ipBlocks) namespace.ipBlocks.set(key, block);

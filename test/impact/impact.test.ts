@@ -215,3 +215,56 @@ t.test(
     }
   },
 );
+
+t.test("a cluster whose policies change between requests answers as a cluster read afresh", async (t) => {
+  const objects = [
+    namespace("team-a"),
+    namespace("team-b"),
+    pod("team-a", "web", { labels: { app: "web" }, ip: "10.0.0.1" }),
+    pod("team-a", "api", { labels: { app: "api" }, ip: "10.0.0.2" }),
+    pod("team-b", "client", { labels: { app: "client" }, ip: "10.0.1.1" }),
+  ];
+  const fromWeb = (name: string, port: number) =>
+    policyInput(
+      policy("team-a", name, {
+        podSelector: { matchLabels: { app: "api" } },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port }] }],
+      }),
+    );
+  // One cluster object over time, as the webhook's caches are: its generation moves on each write.
+  const fixed = impactCluster(objects);
+  let policies: PolicyInput[] = [];
+  let generation = 0;
+  const live = {
+    get generation() {
+      return generation;
+    },
+    namespaces: fixed.namespaces,
+    shapes: () => fixed.shapes(),
+    policiesIn: (ns: string) => policies.filter((p) => p.namespace === ns),
+  };
+  const change = { namespace: "team-a", before: [], after: [denyIngress("team-a")] };
+  const answer = (cluster: Parameters<typeof impactOf>[0]) => {
+    const { cutOff, opened } = impactOf(cluster, change, { allowedIngressNamespaces: [], examples: 5 });
+    return { cutOff: [cutOff.flows, cutOff.examples], opened: [opened.flows, opened.examples] };
+  };
+  const a = fromWeb("a", 80);
+  const b = fromWeb("b", 81);
+  const c = fromWeb("c", 82);
+  const steps: [string, PolicyInput[]][] = [
+    ["none", []],
+    ["a created", [a]],
+    ["b created", [a, b]],
+    ["a deleted", [b]],
+    ["a and c created", [b, a, c]],
+    ["b edited in its place", [fromWeb("b", 90), a, c]],
+    ["all deleted", []],
+  ];
+  for (const [what, now] of steps) {
+    policies = now;
+    generation++;
+    const afresh = impactCluster([...objects, ...now.map((p) => p.policy)]);
+    t.same(answer(live), answer(afresh), what);
+  }
+});
