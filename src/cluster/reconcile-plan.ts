@@ -113,7 +113,7 @@ export function planPolicy({
   if (policy === undefined) return undefined;
   if (policy.managed && !isolated) return { action: "delete", namespace, name, reason: "isolation-off" };
   // Every other policy, the team's own and `netfence allow`'s, gets what the webhook would inject.
-  return injectionRepair(policy, isolated ? allowedIngressNamespaces : []);
+  return injectionRepair(policy, isolated ? allowedIngressNamespaces : NO_NAMESPACES);
 }
 
 function sameAsDesired(current: PolicyRecord, desired: NetworkPolicy): boolean {
@@ -124,8 +124,25 @@ function sameAsDesired(current: PolicyRecord, desired: NetworkPolicy): boolean {
   );
 }
 
-/** The same pure function as the mutating webhook; with no namespaces it removes exactly what it added. */
+const NO_NAMESPACES: readonly string[] = [];
+
+/**
+ * A record's injection repair, per list of namespaces: a cached record never changes (a new version
+ * is a new record), so the reconciler's pass over a namespace of thousands of policies, after each
+ * write to one of them, injects into the one that changed rather than into all of them again.
+ */
+const injectionRepairs = new WeakMap<PolicyRecord, { allowed: readonly string[]; repair: Repair | undefined }>();
+
 function injectionRepair(record: PolicyRecord, allowed: readonly string[]): Repair | undefined {
+  const memo = injectionRepairs.get(record);
+  if (memo !== undefined && memo.allowed === allowed) return memo.repair;
+  const repair = computeInjectionRepair(record, allowed);
+  injectionRepairs.set(record, { allowed, repair });
+  return repair;
+}
+
+/** The same pure function as the mutating webhook; with no namespaces it removes exactly what it added. */
+function computeInjectionRepair(record: PolicyRecord, allowed: readonly string[]): Repair | undefined {
   const annotations =
     record.injectedAnnotation === undefined ? undefined : { [INJECTED_ANNOTATION]: record.injectedAnnotation };
   const current: NetworkPolicy = {
