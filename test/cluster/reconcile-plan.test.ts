@@ -199,6 +199,26 @@ t.test(
   },
 );
 
+t.test(
+  "one policy at a time: the same record planned for another list of namespaces gets that list's repair",
+  async (t) => {
+    const web = record(
+      "web",
+      { podSelector: {}, ingress: [webRule, monitoringRule("monitoring")] },
+      { injected: "monitoring" },
+    );
+    const plan = (allowedIngressNamespaces: string[]) =>
+      summary(
+        [
+          planPolicy({ namespace: "team-a", name: "web", policy: web, isolated: true, allowedIngressNamespaces }),
+        ].flatMap((repair) => (repair === undefined ? [] : [repair])),
+      );
+    t.same(plan(["monitoring"]), []);
+    t.same(plan(["ingress"]), ["patch web (injection-stale)"]);
+    t.same(plan(["monitoring"]), []);
+  },
+);
+
 t.test("the patches: whole ingress list, annotation set or removed, conditional on the cached version", async (t) => {
   const [inject] = planNamespace({
     namespace: "team-a",
