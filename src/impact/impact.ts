@@ -552,37 +552,28 @@ export function changedFlows(
   if (changedTargets.ingress.length === 0 && changedTargets.egress.length === 0) return out;
   const replaced = new Set([...change.before, ...change.after].map((p) => p.name));
   const unchanged = cluster.policiesIn(change.namespace).filter((p) => !replaced.has(p.name));
-  const policyNamespace = {
-    before: targetsOf([...unchanged, ...change.before]),
-    after: targetsOf([...unchanged, ...change.after]),
-  };
+  // Every target of the namespace, before or after the change, each once.
+  const unchangedTargets = targetsOf(unchanged);
+  const namespaceTargets = [
+    ...unchangedTargets.ingress,
+    ...unchangedTargets.egress,
+    ...changedTargets.ingress,
+    ...changedTargets.egress,
+  ];
   const prepared = preparedCluster(cluster, deadline);
 
   // The changed namespace's shapes, then split by the ipBlocks that can tell their members apart:
   // the subjects' rules look at every other pod's IPs; every other pod's rules look at the subjects' IPs.
   const seenBySubjects = new Map<string, PeerMatcher>();
   const seenByOthers = new Map<string, PeerMatcher>();
-  ipBlocksOf(
-    [
-      ...policyNamespace.before.ingress,
-      ...policyNamespace.before.egress,
-      ...policyNamespace.after.ingress,
-      ...policyNamespace.after.egress,
-    ],
-    seenBySubjects,
-  );
+  ipBlocksOf(namespaceTargets, seenBySubjects);
   for (const namespace of prepared.withIpBlocks)
     if (namespace.name !== change.namespace)
       for (const [key, block] of namespace.ipBlocks) seenByOthers.set(key, block);
   const othersBlocks = [...seenBySubjects.values()];
   const subjectBlocks = [...new Map([...seenBySubjects, ...seenByOthers]).values()];
   const allowed = new Set(options.allowedIngressNamespaces ?? []);
-  const namespacePeers = peersOf([
-    ...policyNamespace.before.ingress,
-    ...policyNamespace.before.egress,
-    ...policyNamespace.after.ingress,
-    ...policyNamespace.after.egress,
-  ]);
+  const namespacePeers = peersOf(namespaceTargets);
   const subjects: Unit[] = [];
   const grouped: Unit[] = [];
   let count = 0;
