@@ -62,39 +62,58 @@ export function planNamespace({
   allowedIngressNamespaces,
 }: NamespacePlanInput): Repair[] {
   const repairs: Repair[] = [];
-  if (isolated) {
-    const desired = isolationPolicy(namespace, allowedIngressNamespaces);
-    const current = policies.find((policy) => policy.name === ISOLATION_POLICY_NAME);
-    if (current === undefined)
-      repairs.push({
-        action: "apply",
-        namespace,
-        name: ISOLATION_POLICY_NAME,
-        reason: "isolation-policy-missing",
-        policy: desired,
-      });
-    else if (!sameAsDesired(current, desired)) {
-      const policy = { ...desired, metadata: { ...desired.metadata, resourceVersion: current.resourceVersion } };
-      repairs.push({
-        action: "replace",
-        namespace,
-        name: ISOLATION_POLICY_NAME,
-        reason: "isolation-policy-edited",
-        policy,
-      });
-    }
-  }
-  for (const policy of policies) {
-    if (policy.managed && !isolated) {
-      repairs.push({ action: "delete", namespace, name: policy.name, reason: "isolation-off" });
-      continue;
-    }
-    if (policy.name === ISOLATION_POLICY_NAME && isolated) continue; // compared as a whole above
-    // Every other policy, the team's own and `netfence allow`'s, gets what the webhook would inject.
-    const repair = injectionRepair(policy, isolated ? allowedIngressNamespaces : []);
+  const plan = (name: string, policy: PolicyRecord | undefined) => {
+    const repair = planPolicy({ namespace, name, policy, isolated, allowedIngressNamespaces });
     if (repair !== undefined) repairs.push(repair);
-  }
+  };
+  // The managed policy first, whether it exists or not.
+  if (isolated)
+    plan(
+      ISOLATION_POLICY_NAME,
+      policies.find((policy) => policy.name === ISOLATION_POLICY_NAME),
+    );
+  for (const policy of policies) if (!(isolated && policy.name === ISOLATION_POLICY_NAME)) plan(policy.name, policy);
   return repairs;
+}
+
+export interface PolicyPlanInput {
+  namespace: string;
+  name: string;
+  /** The policy as cached, or undefined when there is none of that name. */
+  policy: PolicyRecord | undefined;
+  isolated: boolean;
+  allowedIngressNamespaces: readonly string[];
+}
+
+/**
+ * The repair of one policy of the namespace, which depends on that policy alone: a policy's watch
+ * event re-plans only it, not every policy of its namespace (a namespace with thousands of policies
+ * would otherwise cost thousands of injections per write).
+ */
+export function planPolicy({
+  namespace,
+  name,
+  policy,
+  isolated,
+  allowedIngressNamespaces,
+}: PolicyPlanInput): Repair | undefined {
+  if (isolated && name === ISOLATION_POLICY_NAME) {
+    const desired = isolationPolicy(namespace, allowedIngressNamespaces);
+    if (policy === undefined)
+      return { action: "apply", namespace, name, reason: "isolation-policy-missing", policy: desired };
+    if (sameAsDesired(policy, desired)) return undefined;
+    return {
+      action: "replace",
+      namespace,
+      name,
+      reason: "isolation-policy-edited",
+      policy: { ...desired, metadata: { ...desired.metadata, resourceVersion: policy.resourceVersion } },
+    };
+  }
+  if (policy === undefined) return undefined;
+  if (policy.managed && !isolated) return { action: "delete", namespace, name, reason: "isolation-off" };
+  // Every other policy, the team's own and `netfence allow`'s, gets what the webhook would inject.
+  return injectionRepair(policy, isolated ? allowedIngressNamespaces : NO_NAMESPACES);
 }
 
 function sameAsDesired(current: PolicyRecord, desired: NetworkPolicy): boolean {
@@ -105,8 +124,25 @@ function sameAsDesired(current: PolicyRecord, desired: NetworkPolicy): boolean {
   );
 }
 
-/** The same pure function as the mutating webhook; with no namespaces it removes exactly what it added. */
+const NO_NAMESPACES: readonly string[] = [];
+
+/**
+ * A record's injection repair, per list of namespaces: a cached record never changes (a new version
+ * is a new record), so the reconciler's pass over a namespace of thousands of policies, after each
+ * write to one of them, injects into the one that changed rather than into all of them again.
+ */
+const injectionRepairs = new WeakMap<PolicyRecord, { allowed: readonly string[]; repair: Repair | undefined }>();
+
 function injectionRepair(record: PolicyRecord, allowed: readonly string[]): Repair | undefined {
+  const memo = injectionRepairs.get(record);
+  if (memo !== undefined && memo.allowed === allowed) return memo.repair;
+  const repair = computeInjectionRepair(record, allowed);
+  injectionRepairs.set(record, { allowed, repair });
+  return repair;
+}
+
+/** The same pure function as the mutating webhook; with no namespaces it removes exactly what it added. */
+function computeInjectionRepair(record: PolicyRecord, allowed: readonly string[]): Repair | undefined {
   const annotations =
     record.injectedAnnotation === undefined ? undefined : { [INJECTED_ANNOTATION]: record.injectedAnnotation };
   const current: NetworkPolicy = {

@@ -15,7 +15,7 @@ import { recordEvent, type PolicyEvent } from "./events.ts";
 import { paths, statusOf, type KubeClient } from "../kube/client.ts";
 import type { NamespaceCache } from "./namespace-cache.ts";
 import type { PolicyCache } from "./policy-cache.ts";
-import { planNamespace, type Repair } from "./reconcile-plan.ts";
+import { planNamespace, planPolicy, type Repair } from "./reconcile-plan.ts";
 
 export const FIELD_MANAGER = "netfence";
 
@@ -70,7 +70,7 @@ export class Reconciler {
         this.options.isIsolated(namespace)
       )
         this.deletedWhileIsolated.add(namespace);
-      this.schedule(namespace);
+      this.schedule(namespace, name);
     });
     options.metrics.setOldestDriftSource(() => this.oldestDrift());
   }
@@ -122,10 +122,14 @@ export class Reconciler {
     for (const state of this.namespaces.all()) this.enqueue(state.name);
   }
 
-  /** A change seen in a cache: note the drift now (for the metrics), repair it after the debounce. */
-  private schedule(namespace: string) {
+  /**
+   * A change seen in a cache: note the drift now (for the metrics), repair it after the debounce. A
+   * policy's change is noted for that policy alone: nothing else of the namespace depends on it.
+   */
+  private schedule(namespace: string, policy?: string) {
     if (!this.active || this.resyncTimer === undefined) return;
-    this.observe(namespace);
+    if (policy === undefined) this.observe(namespace);
+    else this.observePolicy(namespace, policy);
     if (this.debounced.has(namespace)) return;
     const timer = setTimeout(() => {
       this.debounced.delete(namespace);
@@ -161,6 +165,25 @@ export class Reconciler {
     else this.drift.delete(namespace);
     this.updatePending();
     return repairs;
+  }
+
+  private observePolicy(namespace: string, name: string) {
+    const state = this.namespaces.get(namespace);
+    const repair =
+      state === undefined || state.terminating
+        ? undefined
+        : planPolicy({
+            namespace,
+            name,
+            policy: this.policies.get(`${namespace}/${name}`),
+            isolated: this.options.isIsolated(namespace),
+            allowedIngressNamespaces: this.options.allowedIngressNamespaces,
+          });
+    if (repair === undefined) return this.repaired(namespace, name);
+    let entries = this.drift.get(namespace);
+    if (entries === undefined) this.drift.set(namespace, (entries = new Map()));
+    if (!entries.has(name)) entries.set(name, this.now());
+    this.updatePending();
   }
 
   private repaired(namespace: string, name: string) {

@@ -132,6 +132,19 @@ function selecting(sides: Sides, workload: ResolvedWorkload): Sides {
   };
 }
 
+/** The sides without the targets of these policies (`namespace/name`); the same object when it has none of them. */
+function without(sides: Sides, policies: ReadonlySet<string>): Sides {
+  const keep = (t: Target) => !policies.has(t.policy);
+  if (sides.ingress.every(keep) && sides.egress.every(keep)) return sides;
+  return { ingress: sides.ingress.filter(keep), egress: sides.egress.filter(keep) };
+}
+
+/** The targets of `first`, then those of `then`. */
+function joined(first: Sides, then: Sides): Sides {
+  if (then.ingress.length === 0 && then.egress.length === 0) return first;
+  return { ingress: [...first.ingress, ...then.ingress], egress: [...first.egress, ...then.egress] };
+}
+
 const resolvedPods = new WeakMap<PodRecord, { namespace: NamespaceInfo; resolved: ResolvedWorkload }>();
 
 function resolve(pod: PodRecord, namespace: NamespaceInfo): ResolvedWorkload {
@@ -228,8 +241,27 @@ function targetIds(targets: readonly Target[]): string {
   return key;
 }
 
+const sameAnswerKeys = new WeakMap<PeerMatcher, string>();
+
+/**
+ * The peers of these targets, one of each content: policies written from one template (thousands
+ * of them in a namespace, each allowing the same clients) ask every workload the same question,
+ * and a workload's answers are asked once per unit of a request.
+ */
 function peersOf(targets: readonly Target[]): PeerMatcher[] {
-  return [...new Set(targets.flatMap((target) => target.rules.flatMap((rule) => rule.peers)))];
+  const peers = new Map<string, PeerMatcher>();
+  for (const target of targets)
+    for (const rule of target.rules)
+      for (const peer of rule.peers) {
+        let key = sameAnswerKeys.get(peer);
+        if (key === undefined) {
+          // A peer of the policy's own namespace answers for that namespace only.
+          const own = peer.kind === "pods" && peer.namespaces.kind === "policy-namespace" ? peer.namespaces.name : "";
+          sameAnswerKeys.set(peer, (key = `${own}|${peerKey(peer)}`));
+        }
+        if (!peers.has(key)) peers.set(key, peer);
+      }
+  return [...peers.values()];
 }
 
 /** How a workload looks to these peers: everything a side's verdict reads of the other end. */
@@ -311,11 +343,49 @@ function farLookOf(sides: Sides, workload: ResolvedWorkload): Look {
   };
 }
 
-function prepare(
-  members: readonly PodRecord[],
-  namespace: NamespaceInfo,
-  policies: readonly PolicyInput[],
-): PreparedShape {
+/** A namespace's policies for one preparation of the cluster, and what changed since the previous one. */
+interface NamespacePolicies {
+  list: readonly PolicyInput[];
+  /** Their targets, gathered once for all the namespace's shapes that need preparing again. */
+  targets(): Sides;
+  /** The list the previous preparation had. */
+  previous: readonly PolicyInput[] | undefined;
+  /** From the previous list's targets to this one's, when the policies it keeps come first, in their order. */
+  delta(): PolicyDelta | undefined;
+}
+
+interface PolicyDelta {
+  removed: ReadonlySet<Target>;
+  added: Sides;
+}
+
+/**
+ * What turns the targets of `before` into those of `after` (in the order targetsOf gives them): the
+ * targets of the policies that are gone, and those of the policies added at the end. Undefined when
+ * a policy was added elsewhere (the cache keeps an edited policy in its place), or the order changed.
+ */
+function policyDelta(before: readonly PolicyInput[], after: readonly PolicyInput[]): PolicyDelta | undefined {
+  const kept = new Set(after);
+  const removed = new Set<Target>();
+  let next = 0;
+  for (const policy of before) {
+    if (!kept.has(policy)) {
+      const { ingress, egress } = compiled(policy);
+      for (const target of [...ingress, ...egress]) removed.add(target);
+    } else if (after[next++] !== policy) return undefined;
+  }
+  return { removed, added: targetsOf(after.slice(next)) };
+}
+
+/** The sides without these targets; the same object when it has none of them. */
+function withoutTargets(sides: Sides, targets: ReadonlySet<Target>): Sides {
+  const keep = (t: Target) => !targets.has(t);
+  if (targets.size === 0 || (sides.ingress.every(keep) && sides.egress.every(keep))) return sides;
+  return { ingress: sides.ingress.filter(keep), egress: sides.egress.filter(keep) };
+}
+
+function prepare(members: readonly PodRecord[], namespace: NamespaceInfo, own: NamespacePolicies): PreparedShape {
+  const policies = own.list;
   const memo = preparedShapes.get(members);
   if (
     memo !== undefined &&
@@ -325,7 +395,14 @@ function prepare(
   )
     return memo;
   const representative = resolve(members[0]!, namespace);
-  const sides = selecting(targetsOf(policies), representative);
+  // A shape prepared from the previous list changes by the policies added and removed since: a
+  // CREATE among thousands of policies asks the new one about the shape, not all of them.
+  const delta =
+    memo !== undefined && memo.namespace === namespace && memo.policies === own.previous ? own.delta() : undefined;
+  const sides =
+    memo !== undefined && delta !== undefined
+      ? joined(withoutTargets(memo.sides, delta.removed), selecting(delta.added, representative))
+      : selecting(own.targets(), representative);
   const blocks = new Map<string, PeerMatcher>();
   ipBlocksOf([...sides.ingress, ...sides.egress], blocks);
   const look = farLookOf(sides, representative);
@@ -365,6 +442,8 @@ interface PreparedCluster {
 interface PreparedNamespace {
   name: string;
   info: NamespaceInfo;
+  /** Its policies, as this preparation read them. */
+  policies: readonly PolicyInput[];
   shapes: PreparedShape[];
   /** The ipBlocks of the namespace's own policies that select its pods. */
   ipBlocks: Map<string, PeerMatcher>;
@@ -399,7 +478,7 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
   if (memo !== undefined && memo.generation === cluster.generation) return memo;
   const generation = cluster.generation;
   const namespaces = new Map<string, PreparedNamespace>();
-  const policies = new Map<string, readonly PolicyInput[]>();
+  const policies = new Map<string, NamespacePolicies>();
   const lookIds = new Map<string, number>();
   const idOf = (look: string) => {
     let id = lookIds.get(look);
@@ -413,8 +492,17 @@ function preparedCluster(cluster: ImpactCluster, deadline: Deadline | undefined)
     let namespace = namespaces.get(name);
     if (namespace === undefined) {
       const info = cluster.namespaces.get(name) ?? { name, labels: { [NAMESPACE_NAME_LABEL]: name } };
-      namespaces.set(name, (namespace = { name, info, shapes: [], ipBlocks: new Map(), lookIds: [] }));
-      policies.set(name, cluster.policiesIn(name));
+      const list = cluster.policiesIn(name);
+      namespaces.set(name, (namespace = { name, info, policies: list, shapes: [], ipBlocks: new Map(), lookIds: [] }));
+      const previous = memo?.namespaces.get(name)?.policies;
+      let targets: Sides | undefined;
+      let delta: PolicyDelta | undefined | null = null;
+      policies.set(name, {
+        list,
+        previous,
+        targets: () => (targets ??= targetsOf(list)),
+        delta: () => (delta === null ? (delta = previous && policyDelta(previous, list)) : delta),
+      });
     }
     const prepared = prepare(members, namespace.info, policies.get(name)!);
     namespace.shapes.push(prepared);
@@ -464,52 +552,52 @@ export function changedFlows(
   if (changedTargets.ingress.length === 0 && changedTargets.egress.length === 0) return out;
   const replaced = new Set([...change.before, ...change.after].map((p) => p.name));
   const unchanged = cluster.policiesIn(change.namespace).filter((p) => !replaced.has(p.name));
-  const policyNamespace = {
-    before: targetsOf([...unchanged, ...change.before]),
-    after: targetsOf([...unchanged, ...change.after]),
-  };
+  // Every target of the namespace, before or after the change, each once.
+  const unchangedTargets = targetsOf(unchanged);
+  const namespaceTargets = [
+    ...unchangedTargets.ingress,
+    ...unchangedTargets.egress,
+    ...changedTargets.ingress,
+    ...changedTargets.egress,
+  ];
   const prepared = preparedCluster(cluster, deadline);
 
   // The changed namespace's shapes, then split by the ipBlocks that can tell their members apart:
   // the subjects' rules look at every other pod's IPs; every other pod's rules look at the subjects' IPs.
   const seenBySubjects = new Map<string, PeerMatcher>();
   const seenByOthers = new Map<string, PeerMatcher>();
-  ipBlocksOf(
-    [
-      ...policyNamespace.before.ingress,
-      ...policyNamespace.before.egress,
-      ...policyNamespace.after.ingress,
-      ...policyNamespace.after.egress,
-    ],
-    seenBySubjects,
-  );
+  ipBlocksOf(namespaceTargets, seenBySubjects);
   for (const namespace of prepared.withIpBlocks)
     if (namespace.name !== change.namespace)
       for (const [key, block] of namespace.ipBlocks) seenByOthers.set(key, block);
   const othersBlocks = [...seenBySubjects.values()];
   const subjectBlocks = [...new Map([...seenBySubjects, ...seenByOthers]).values()];
   const allowed = new Set(options.allowedIngressNamespaces ?? []);
-  const namespacePeers = peersOf([
-    ...policyNamespace.before.ingress,
-    ...policyNamespace.before.egress,
-    ...policyNamespace.after.ingress,
-    ...policyNamespace.after.egress,
-  ]);
+  const namespacePeers = peersOf(namespaceTargets);
   const subjects: Unit[] = [];
   const grouped: Unit[] = [];
   let count = 0;
   const own = prepared.namespaces.get(change.namespace);
   const ownUnits: Unit[] = [];
+  // A shape's sides before and after are what it was prepared with, less the replaced policies,
+  // plus the changed ones that select it (in the order of targetsOf): the work is the change's, not
+  // the namespace's thousands of policies' (every request in a namespace would otherwise ask each of
+  // its policies about each of its shapes).
+  const replacedPolicies = new Set([...replaced].map((name) => `${change.namespace}/${name}`));
+  const changedBefore = targetsOf(change.before);
+  const changedAfter = targetsOf(change.after);
   for (const {
     unit: { members },
     namespace,
+    sides,
   } of own?.shapes ?? []) {
     const representative = resolve(members[0]!, namespace);
     const subject =
       changedTargets.ingress.some((t) => selects(t, representative.workload)) ||
       changedTargets.egress.some((t) => selects(t, representative.workload));
-    const before = selecting(policyNamespace.before, representative);
-    const after = selecting(policyNamespace.after, representative);
+    const kept = without(sides, replacedPolicies);
+    const before = joined(kept, selecting(changedBefore, representative));
+    const after = joined(kept, selecting(changedAfter, representative));
     for (const group of splitByAddresses(members, subject ? subjectBlocks : othersBlocks, namespace)) {
       const unit = { namespace: namespace.name, ...group, subject, before, after };
       (subject ? subjects : ownUnits).push(unit);

@@ -3,7 +3,7 @@
 // back the team's policy exactly.
 import fc from "fast-check";
 import t from "tap";
-import { planNamespace, type Repair } from "../../src/cluster/reconcile-plan.ts";
+import { planNamespace, planPolicy, type Repair } from "../../src/cluster/reconcile-plan.ts";
 import { policyRecord, type PolicyRecord } from "../../src/cluster/policy-cache.ts";
 import { injectAllowedIngress } from "../../src/mutate/inject-allowed-ingress.ts";
 import { networkPolicyShape } from "../helpers/arbitraries.ts";
@@ -168,6 +168,58 @@ for (const c of cases) {
     );
   });
 }
+
+// The reconciler re-plans only the policy a watch event is about: each policy's repair must be the
+// one the whole namespace's plan has for it.
+for (const c of cases) {
+  t.test(`one policy at a time: ${c.name}`, async (t) => {
+    const names = new Set([...(c.isolated ? ["netfence-isolation"] : []), ...c.policies.map((p) => p.name)]);
+    const repairs = [...names].flatMap((name) => {
+      const repair = planPolicy({
+        namespace: "team-a",
+        name,
+        policy: c.policies.find((p) => p.name === name),
+        isolated: c.isolated,
+        allowedIngressNamespaces: ["monitoring"],
+      });
+      return repair === undefined ? [] : [repair];
+    });
+    t.same(summary(repairs), c.expected);
+  });
+}
+
+t.test(
+  "one policy at a time: a policy that is gone needs nothing, unless it is the isolated namespace's own",
+  async (t) => {
+    const gone = (name: string, isolated: boolean) =>
+      planPolicy({ namespace: "team-a", name, policy: undefined, isolated, allowedIngressNamespaces: ["monitoring"] });
+    t.equal(gone("web", true), undefined);
+    t.equal(gone("netfence-isolation", false), undefined);
+    t.same(summary([gone("netfence-isolation", true)!]), ["apply netfence-isolation (isolation-policy-missing)"]);
+  },
+);
+
+t.test(
+  "one policy at a time: the same record planned for another list of namespaces gets that list's repair",
+  async (t) => {
+    const web = record(
+      "web",
+      { podSelector: {}, ingress: [webRule, monitoringRule("monitoring")] },
+      { injected: "monitoring" },
+    );
+    const plan = (allowedIngressNamespaces: string[]) =>
+      summary(
+        [
+          planPolicy({ namespace: "team-a", name: "web", policy: web, isolated: true, allowedIngressNamespaces }),
+        ].flatMap((repair) => (repair === undefined ? [] : [repair])),
+      );
+    const monitoring = ["monitoring"];
+    t.same(plan(monitoring), []);
+    t.same(plan(monitoring), [], "asked again");
+    t.same(plan(["ingress"]), ["patch web (injection-stale)"]);
+    t.same(plan(monitoring), []);
+  },
+);
 
 t.test("the patches: whole ingress list, annotation set or removed, conditional on the cached version", async (t) => {
   const [inject] = planNamespace({

@@ -149,3 +149,122 @@ t.test("a Deployment, a StatefulSet and a bare pod of one name are three owners,
     "cuts off 9 flows now allowed and external traffic, e.g. monitoring/prometheus -> team-a/web (Deployment) all ports",
   );
 });
+
+t.test(
+  "a namespace of thousands of policies from one template: a change's impact is what it is beside one of them",
+  async (t) => {
+    const allowFromWeb = (i: number) =>
+      policy("team-a", `allow-${i}`, {
+        podSelector: { matchLabels: { app: "api" } },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: 8080 }] }],
+      });
+    const clusterWith = (copies: number) =>
+      impactCluster([
+        namespace("team-a"),
+        pod("team-a", "web", { labels: { app: "web" }, ip: "10.0.0.1" }),
+        pod("team-a", "api", { labels: { app: "api" }, ip: "10.0.0.2" }),
+        pod("team-a", "db", { labels: { app: "db" }, ip: "10.0.0.3" }),
+        ...Array.from({ length: copies }, (_, i) => allowFromWeb(i)),
+      ]);
+    const dbFromApi = policyInput(
+      policy("team-a", "db-from-api", {
+        podSelector: { matchLabels: { app: "db" } },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: "api" } } }], ports: [{ port: 5432 }] }],
+      }),
+    );
+    const openApi = policyInput(allowFromWeb(0));
+    for (const copies of [1, 2000]) {
+      const cluster = clusterWith(copies);
+      const summary = (change: Parameters<typeof impactOf>[1]) => {
+        const { cutOff, opened } = impactOf(cluster, change, { allowedIngressNamespaces: [], examples: 3 });
+        return { cutOff: [cutOff.flows, cutOff.examples], opened: [opened.flows, opened.examples] };
+      };
+      t.same(
+        summary({ namespace: "team-a", before: [], after: [dbFromApi] }),
+        {
+          cutOff: [
+            2,
+            [
+              { from: "team-a/api", to: "team-a/db", ports: "TCP/1-5431 and more" },
+              { from: "team-a/web", to: "team-a/db", ports: "all ports" },
+            ],
+          ],
+          opened: [0, []],
+        },
+        `create, beside ${copies}`,
+      );
+      // The one copy stored is replaced by nothing: api opens up; with others left, nothing changes.
+      t.same(
+        summary({ namespace: "team-a", before: [openApi], after: [] }),
+        copies === 1
+          ? {
+              cutOff: [0, []],
+              opened: [
+                2,
+                [
+                  { from: "team-a/db", to: "team-a/api", ports: "all ports" },
+                  { from: "team-a/web", to: "team-a/api", ports: "TCP/1-8079 and more" },
+                ],
+              ],
+            }
+          : { cutOff: [0, []], opened: [0, []] },
+        `delete allow-0, beside ${copies}`,
+      );
+    }
+  },
+);
+
+t.test("a cluster whose policies change between requests answers as a cluster read afresh", async (t) => {
+  const objects = [
+    namespace("team-a"),
+    namespace("team-b"),
+    pod("team-a", "web", { labels: { app: "web" }, ip: "10.0.0.1" }),
+    pod("team-a", "api", { labels: { app: "api" }, ip: "10.0.0.2" }),
+    pod("team-b", "client", { labels: { app: "client" }, ip: "10.0.1.1" }),
+  ];
+  const fromWeb = (name: string, port: number) =>
+    policyInput(
+      policy("team-a", name, {
+        podSelector: { matchLabels: { app: "api" } },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port }] }],
+      }),
+    );
+  // One cluster object over time, as the webhook's caches are: its generation moves on each write.
+  const fixed = impactCluster(objects);
+  let policies: PolicyInput[] = [];
+  let generation = 0;
+  const live = {
+    get generation() {
+      return generation;
+    },
+    namespaces: fixed.namespaces,
+    shapes: () => fixed.shapes(),
+    policiesIn: (ns: string) => policies.filter((p) => p.namespace === ns),
+  };
+  const change = { namespace: "team-a", before: [], after: [denyIngress("team-a")] };
+  const answer = (cluster: Parameters<typeof impactOf>[0]) => {
+    const { cutOff, opened } = impactOf(cluster, change, { allowedIngressNamespaces: [], examples: 5 });
+    return { cutOff: [cutOff.flows, cutOff.examples], opened: [opened.flows, opened.examples] };
+  };
+  const a = fromWeb("a", 80);
+  const b = fromWeb("b", 81);
+  const c = fromWeb("c", 82);
+  const steps: [string, PolicyInput[]][] = [
+    ["none", []],
+    ["a created", [a]],
+    ["b created", [a, b]],
+    ["a deleted", [b]],
+    ["a and c created", [b, a, c]],
+    ["b edited in its place", [fromWeb("b", 90), a, c]],
+    ["all deleted", []],
+  ];
+  for (const [what, now] of steps) {
+    policies = now;
+    generation++;
+    const afresh = impactCluster([...objects, ...now.map((p) => p.policy)]);
+    t.same(answer(live), answer(afresh), what);
+  }
+});
