@@ -132,9 +132,8 @@ function selecting(sides: Sides, workload: ResolvedWorkload): Sides {
   };
 }
 
-/** The sides without the targets of these policies (`namespace/name`); the same object when it has none of them. */
-function without(sides: Sides, policies: ReadonlySet<string>): Sides {
-  const keep = (t: Target) => !policies.has(t.policy);
+/** The sides with only the targets `keep` accepts; the same object when it accepts them all. */
+function keeping(sides: Sides, keep: (target: Target) => boolean): Sides {
   if (sides.ingress.every(keep) && sides.egress.every(keep)) return sides;
   return { ingress: sides.ingress.filter(keep), egress: sides.egress.filter(keep) };
 }
@@ -377,13 +376,6 @@ function policyDelta(before: readonly PolicyInput[], after: readonly PolicyInput
   return { removed, added: targetsOf(after.slice(next)) };
 }
 
-/** The sides without these targets; the same object when it has none of them. */
-function withoutTargets(sides: Sides, targets: ReadonlySet<Target>): Sides {
-  const keep = (t: Target) => !targets.has(t);
-  if (targets.size === 0 || (sides.ingress.every(keep) && sides.egress.every(keep))) return sides;
-  return { ingress: sides.ingress.filter(keep), egress: sides.egress.filter(keep) };
-}
-
 function prepare(members: readonly PodRecord[], namespace: NamespaceInfo, own: NamespacePolicies): PreparedShape {
   const policies = own.list;
   const memo = preparedShapes.get(members);
@@ -401,7 +393,10 @@ function prepare(members: readonly PodRecord[], namespace: NamespaceInfo, own: N
     memo !== undefined && memo.namespace === namespace && memo.policies === own.previous ? own.delta() : undefined;
   const sides =
     memo !== undefined && delta !== undefined
-      ? joined(withoutTargets(memo.sides, delta.removed), selecting(delta.added, representative))
+      ? joined(
+          delta.removed.size === 0 ? memo.sides : keeping(memo.sides, (t) => !delta.removed.has(t)),
+          selecting(delta.added, representative),
+        )
       : selecting(own.targets(), representative);
   const blocks = new Map<string, PeerMatcher>();
   ipBlocksOf([...sides.ingress, ...sides.egress], blocks);
@@ -595,7 +590,7 @@ export function changedFlows(
     const subject =
       changedTargets.ingress.some((t) => selects(t, representative.workload)) ||
       changedTargets.egress.some((t) => selects(t, representative.workload));
-    const kept = without(sides, replacedPolicies);
+    const kept = keeping(sides, (t) => !replacedPolicies.has(t.policy));
     const before = joined(kept, selecting(changedBefore, representative));
     const after = joined(kept, selecting(changedAfter, representative));
     for (const group of splitByAddresses(members, subject ? subjectBlocks : othersBlocks, namespace)) {
