@@ -18,7 +18,10 @@ const ipv6 = fc
   )
   .map(([parts, prefix]) => `${parts.map((p) => p.toString(16)).join(":")}/${prefix}`);
 // parseCidr refuses IPv4-mapped addresses by design (NP020), so containment is asked only of the rest.
-const cidrText = fc.oneof(ipv4, ipv6.filter((text) => parseCidr(text).ok));
+const cidrText = fc.oneof(
+  ipv4,
+  ipv6.filter((text) => parseCidr(text).ok),
+);
 
 const parsed = (text: string): Cidr => {
   const result = parseCidr(text);
