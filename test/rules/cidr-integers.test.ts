@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import ipaddr from "ipaddr.js";
 import t from "tap";
-import { cidrContains, parseCidr, type Cidr } from "../../src/rules/cidr.ts";
+import { cidrContains, parseCidr, strictIPv4Value, type Cidr } from "../../src/rules/cidr.ts";
 
 const RUNS = 2000;
 
@@ -59,4 +59,47 @@ t.test("the network and host bits of an IPv6 CIDR agree with ipaddr.js", async (
     { numRuns: RUNS },
   );
   t.pass();
+});
+
+// The one-pass parser against the definition it replaced: four octets 0-255 without a leading zero.
+const IPV4_OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const STRICT_IPV4 = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
+
+t.test("strictIPv4Value accepts what the strict dotted-quad expression accepts, with ipaddr.js's value", async (t) => {
+  const nearQuad = fc
+    .array(
+      fc.oneof(fc.constantFrom("0", "00", "01", "255", "256", "1000", "", "a", ".", " "), fc.nat(300).map(String)),
+      {
+        minLength: 1,
+        maxLength: 6,
+      },
+    )
+    .map((parts) => parts.join("."));
+  fc.assert(
+    fc.property(fc.oneof(nearQuad, fc.string({ unit: fc.constantFrom(..."0123456789.x") })), (text) => {
+      const value = strictIPv4Value(text);
+      const strict = STRICT_IPV4.test(text);
+      if (strict !== value >= 0) throw new Error(`${JSON.stringify(text)}: ${value}, expression says ${strict}`);
+      if (
+        strict &&
+        value !==
+          ipaddr.IPv4.parse(text)
+            .toByteArray()
+            .reduce((acc, octet) => acc * 256 + octet, 0)
+      )
+        throw new Error(`${text}: value ${value}`);
+    }),
+    { numRuns: RUNS * 5 },
+  );
+  for (const [text, value] of [
+    ["0.0.0.0", 0],
+    ["255.255.255.255", 4294967295],
+    ["10.0.0.1", 167772161],
+    ["010.0.0.1", -1],
+    ["10.0.0.256", -1],
+    ["10.0.0", -1],
+    ["10.0.0.1.", -1],
+    ["10..0.1", -1],
+  ] as const)
+    t.equal(strictIPv4Value(text), value, text);
 });
