@@ -18,7 +18,10 @@
 // Not part of `npm run bench`: the apiserver and etcd binaries are built from source on first use
 // (test/e2e/build-binaries.sh, ~16 minutes on 2 cores).
 //
-//   node bench/e2e.ts [--creates 200]
+//   node bench/e2e.ts [--creates 200] [--keep-policies]
+// --keep-policies keeps every block's policies instead of deleting them after each block (1,680 by
+// the end with the defaults): each block's median is printed, so a cost that grows with the policies
+// already in a namespace shows as a rising median across the blocks of one state.
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
@@ -30,7 +33,9 @@ import { Cluster, freePort } from "../test/e2e/harness.ts";
 import { summarize, type Latency } from "./load.ts";
 
 const started = performance.now();
-const { values: args } = parseArgs({ options: { creates: { type: "string", default: "200" } } });
+const { values: args } = parseArgs({
+  options: { creates: { type: "string", default: "200" }, "keep-policies": { type: "boolean", default: false } },
+});
 const CREATES = Number(args.creates);
 const WARMUP = 5;
 type State = "netfence" | "none" | "floor" | "cel";
@@ -317,20 +322,22 @@ async function main() {
       }
       if (state === "cel" && !(await celSanityCheck(`after block ${block + 1}`)))
         throw new Error(`the ValidatingAdmissionPolicy stopped refusing: ${JSON.stringify(celSanity.at(-1))}`);
-      // Every block starts from a namespace without the benchmark's policies: netfence's cost per create
-      // grows with the policies already there (a run that kept them went from 14 to 40 ms at the median
-      // in the isolated namespace between its first and last netfence block), so blocks that inherit
-      // hundreds of policies would measure the count as much as the state.
-      for (const namespace of Object.values(namespaces)) {
-        const path = `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`;
-        const { status } = await api.call("DELETE", `${path}?labelSelector=${encodeURIComponent(BENCH_LABEL)}`);
-        if (status !== 200) throw new Error(`deleting the policies of ${namespace}: HTTP ${status}`);
-        await waitUntil(`the policies of ${namespace} to be gone`, async () => {
-          const { json } = await api.call("GET", `${path}?labelSelector=${encodeURIComponent(BENCH_LABEL)}`);
-          return Array.isArray(json?.items) && json.items.length === 0;
-        });
-      }
-      process.stderr.write(`  block ${block + 1}/${ORDER.length} (${state}) done\n`);
+      const medians = (["plain", "isolated"] as const).map(
+        (series) => `${series} ${summarize(samples[series][state].slice(-perBlock)).p50.toFixed(2)} ms`,
+      );
+      process.stderr.write(`  block ${block + 1}/${ORDER.length} (${state}) medians: ${medians.join(", ")}\n`);
+      // By default every block starts from a namespace without the benchmark's policies, so that each
+      // state is measured on the same namespace whatever ran before it.
+      if (!args["keep-policies"])
+        for (const namespace of Object.values(namespaces)) {
+          const path = `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`;
+          const { status } = await api.call("DELETE", `${path}?labelSelector=${encodeURIComponent(BENCH_LABEL)}`);
+          if (status !== 200) throw new Error(`deleting the policies of ${namespace}: HTTP ${status}`);
+          await waitUntil(`the policies of ${namespace} to be gone`, async () => {
+            const { json } = await api.call("GET", `${path}?labelSelector=${encodeURIComponent(BENCH_LABEL)}`);
+            return Array.isArray(json?.items) && json.items.length === 0;
+          });
+        }
     }
     api.close();
   } finally {
