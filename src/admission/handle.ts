@@ -33,10 +33,14 @@ export interface Admission {
   review: AdmissionResponseReview;
 }
 
-/** One request for a worker thread: the rule context travels as data (the worker brings its own reader). */
+/**
+ * One request for a worker thread: the AdmissionReview as the bytes it came in (the worker parses them
+ * again: a structured clone of the parsed object costs the event loop more than the parse did) and the
+ * rule context as data (the worker brings its own reader).
+ */
 export interface AdmitTask {
   webhook: Webhook;
-  request: AdmissionRequest;
+  body: Uint8Array;
   context: Omit<RuleContext, "readKubeProxyConfig">;
   actions: RuleActions;
 }

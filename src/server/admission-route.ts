@@ -9,6 +9,8 @@ import { errorBody } from "./errors.ts";
 export interface Offload {
   /** Bodies larger than this are decided by a worker thread. */
   aboveBytes: number;
+  /** The bytes of each such body, kept by the app's JSON parser for the worker. */
+  bodies: WeakMap<object, Uint8Array>;
   pool: AdmitPool;
 }
 
@@ -27,9 +29,10 @@ export function admissionRoute(
     const request = parsed.request;
     const started = process.hrtime.bigint();
     let admission;
-    if (Number(req.headers["content-length"] ?? 0) > offload.aboveBytes) {
+    const body = offload.bodies.get(req);
+    if (body !== undefined) {
       const { readKubeProxyConfig: _, ...context } = policy.contextFor(request.namespace);
-      admission = await offload.pool.run({ webhook, request, context, actions: policy.actions });
+      admission = await offload.pool.run({ webhook, body, context, actions: policy.actions });
     } else {
       admission = admit(webhook, request, policy);
     }

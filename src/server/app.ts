@@ -70,6 +70,22 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // Only JSON is an AdmissionReview: Fastify's built-in text/plain parser would turn a text body into a
   // string and a 400, where the answer to a wrong content type is a 415.
   app.removeContentTypeParser("text/plain");
+  // Two threads: one large request per core, while the main thread keeps answering the rest.
+  const offload = {
+    aboveBytes: options.offloadAboveBytes ?? 256 * 1024,
+    bodies: new WeakMap<object, Uint8Array>(),
+    pool: admitPool({ maxThreads: 2 }),
+  };
+  app.addHook("onClose", () => offload.pool.close());
+  // Fastify's own JSON parser, given the bytes rather than the text so that a large body's bytes can
+  // be kept for the worker thread that decides it (whatever its content-length header said).
+  const parseJson = app.getDefaultJsonParser("ignore", "ignore");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {
+    const bytes = body as Buffer;
+    if (bytes.length > offload.aboveBytes) offload.bodies.set(req, bytes);
+    parseJson(req, bytes.toString(), done);
+  });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = error.statusCode ?? 500;
@@ -89,9 +105,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
     reply.code(404).send(errorBody("NOT_FOUND", `no route ${req.method} ${req.url}`)),
   );
 
-  // Two threads: one large request per core, while the main thread keeps answering the rest.
-  const offload = { aboveBytes: options.offloadAboveBytes ?? 256 * 1024, pool: admitPool({ maxThreads: 2 }) };
-  app.addHook("onClose", () => offload.pool.close());
   admissionRoute(app, { path: "/validate", webhook: "validate", policy: options.policy, metrics, offload });
   admissionRoute(app, { path: "/mutate", webhook: "mutate", policy: options.policy, metrics, offload });
   registerHealthRoutes(app, options.readiness ?? (() => ({ ready: true })));

@@ -279,3 +279,36 @@ t.test("the admission decision log line counts findings per rule; it never lists
   t.same(decision.rules, { "NP041:warn": 10_000, "NP021:deny": 1 });
   t.ok(JSON.stringify(decision).length < 1_000, `one short line (${JSON.stringify(decision).length} characters)`);
 });
+
+t.test(
+  "a body above the offload size is decided by a worker thread from its bytes, as the main thread decides it",
+  async (t) => {
+    const config = parseConfig({ allowedIngressNamespaces: ["monitoring"] });
+    const policy = admissionPolicy(config, { isIsolated: (ns) => ns === "team-a" });
+    const inline = buildApp({ policy, bodyLimitBytes: config.bodyLimitBytes });
+    const offloaded = buildApp({ policy, bodyLimitBytes: config.bodyLimitBytes, offloadAboveBytes: 0 });
+    t.teardown(() => Promise.all([inline.close(), offloaded.close()]));
+    const cases: [string, string, unknown][] = [
+      ["a denied CIDR", "/validate", admissionReview("NetworkPolicy", ingressFromCidr("10.0.0.1/8"))],
+      [
+        "an injection in an isolated namespace",
+        "/mutate",
+        admissionReview("NetworkPolicy", networkPolicy({ policyTypes: ["Ingress"] })),
+      ],
+      [
+        "a `__proto__` key and text beyond ASCII",
+        "/validate",
+        admissionReview("NetworkPolicy", {
+          ...networkPolicy({ policyTypes: ["Ingress"] }),
+          metadata: { name: "ü-policy", namespace: "team-a", annotations: { ["__proto__"]: "é", note: "日本" } },
+        }),
+      ],
+    ];
+    for (const [what, url, review] of cases) {
+      const body = JSON.stringify(review);
+      const [a, b] = await Promise.all([post(inline, url, body), post(offloaded, url, body)]);
+      t.equal(b.statusCode, 200, what);
+      t.same(b.json(), a.json(), what);
+    }
+  },
+);
