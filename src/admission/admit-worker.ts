@@ -6,11 +6,11 @@ import { parseAdmissionReview } from "./review.ts";
 
 const readKubeProxyConfig = kubeProxyConfigReader();
 
-export default function admitInWorker({ webhook, body, context, actions }: AdmitTask): Admission {
+export default function admitInWorker({ webhook, body, impact, context, actions }: AdmitTask): Admission {
   // The main thread has parsed and checked these same bytes before sending them.
   const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString();
   const parsed = parseAdmissionReview(JSON.parse(text));
   if (!parsed.ok) throw new Error(`the body the main thread accepted is not an AdmissionReview: ${parsed.error}`);
   const withReader = { ...context, readKubeProxyConfig };
-  return admit(webhook, parsed.request, { actions, contextFor: () => withReader });
+  return admit(webhook, parsed.request, { actions, contextFor: () => withReader, impact: () => impact });
 }

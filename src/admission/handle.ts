@@ -17,8 +17,11 @@ export interface AdmissionPolicy {
   actions: RuleActions;
   /** The rule context for an object in this namespace (isolation comes from the cluster view). */
   contextFor(namespace: string | undefined): RuleContext;
-  /** The impact warnings of a NetworkPolicy write (src/impact/check.ts); never throws. */
-  impact?: (request: AdmissionRequest) => readonly Finding[];
+  /**
+   * The impact warnings of a NetworkPolicy write (src/impact/check.ts); never throws. With `tooLarge`,
+   * only the warning that they were not computed, and why.
+   */
+  impact?: (request: AdmissionRequest, tooLarge?: string) => readonly Finding[];
 }
 
 export type Webhook = "validate" | "mutate";
@@ -41,6 +44,8 @@ export interface Admission {
 export interface AdmitTask {
   webhook: Webhook;
   body: Uint8Array;
+  /** The impact findings, decided on the main thread, where the caches are. */
+  impact: readonly Finding[];
   context: Omit<RuleContext, "readKubeProxyConfig">;
   actions: RuleActions;
 }

@@ -27,7 +27,7 @@ export function impactMetrics(registry: Registry) {
     }),
     skipped: new Counter({
       name: "netfence_impact_skipped_total",
-      help: "NetworkPolicy requests answered without impact, by reason: deadline, not-ready, error.",
+      help: "NetworkPolicy requests answered without impact, by reason: deadline, not-ready, error, too-large.",
       labelNames: ["reason"] as const,
       registers: [registry],
     }),
@@ -65,7 +65,12 @@ export interface ImpactCheckOptions {
   now?: () => number;
 }
 
-export type ImpactCheck = (request: AdmissionRequest) => Finding[];
+/**
+ * The impact findings of a request. `tooLarge` says why its object is too large to be looked at on
+ * the thread that holds the caches (the route decides such requests in a worker thread): the answer
+ * is then NP052 with that reason, without parsing the object.
+ */
+export type ImpactCheck = (request: AdmissionRequest, tooLarge?: string) => Finding[];
 
 const IMPACT_RULES = RULES.at("impact").map((rule) => rule.id);
 
@@ -75,10 +80,15 @@ function policyInput(object: unknown, namespace: string, name: string | undefine
   return parsed.success && policyName !== undefined ? { namespace, name: policyName, policy: parsed.data } : undefined;
 }
 
+const isPolicyWrite = (request: AdmissionRequest): request is AdmissionRequest & { namespace: string } =>
+  request.group === "networking.k8s.io" &&
+  request.kind === "NetworkPolicy" &&
+  request.namespace !== undefined &&
+  request.operation !== "CONNECT";
+
 /** The change a request makes, or undefined when it is not a NetworkPolicy write the check understands. */
 export function changeOf(request: AdmissionRequest): PolicyChange | undefined {
-  if (request.group !== "networking.k8s.io" || request.kind !== "NetworkPolicy" || request.namespace === undefined)
-    return undefined;
+  if (!isPolicyWrite(request)) return undefined;
   const { namespace, name } = request;
   const stored =
     request.operation === "UPDATE" || request.operation === "DELETE"
@@ -88,7 +98,7 @@ export function changeOf(request: AdmissionRequest): PolicyChange | undefined {
     request.operation === "CREATE" || request.operation === "UPDATE"
       ? policyInput(request.object, namespace, name)
       : undefined;
-  if (request.operation === "CONNECT" || (written === undefined && stored === undefined)) return undefined;
+  if (written === undefined && stored === undefined) return undefined;
   return { namespace, before: stored ? [stored] : [], after: written ? [written] : [] };
 }
 
@@ -100,9 +110,14 @@ export function impactCheck(options: ImpactCheckOptions): ImpactCheck {
       const action = actions[finding.ruleId] ?? finding.action;
       return action === "off" ? [] : [{ ...finding, action }];
     });
-  return (request) => {
+  return (request, tooLarge) => {
     if (active.length === 0) return [];
     try {
+      if (tooLarge !== undefined) {
+        if (!isPolicyWrite(request)) return [];
+        metrics.skipped.inc({ reason: "too-large" });
+        return findingsFor({ skipped: tooLarge });
+      }
       const change = changeOf(request);
       if (change === undefined) return [];
       const readiness = options.readiness();

@@ -77,7 +77,7 @@ export const NP052 = rule({
   kind: "NetworkPolicy",
   at: "impact",
   defaultAction: "warn",
-  title: "the impact of the change was not computed (deadline, pod cache not ready, or an error)",
+  title: "the impact of the change was not computed (deadline, pod cache not ready, request too large, or an error)",
   why: "the impact check has a time budget (`impact.deadlineMs`) and never delays or fails a request; when it cannot answer in time, it says so.",
   fix: "run `netfence diff` offline, or retry; if it happens often, raise `impact.deadlineMs` and watch `netfence_impact_duration_seconds`.",
   example: {

@@ -32,7 +32,15 @@ export function admissionRoute(
     const body = offload.bodies.get(req);
     if (body !== undefined) {
       const { readKubeProxyConfig: _, ...context } = policy.contextFor(request.namespace);
-      admission = await offload.pool.run({ webhook, body, context, actions: policy.actions });
+      // The impact check needs this thread's caches and would hold it for as long as the object is large.
+      const impact =
+        webhook === "validate"
+          ? (policy.impact?.(
+              request,
+              `the request is over ${Math.round(offload.aboveBytes / 1024)} KiB, too large to check here`,
+            ) ?? [])
+          : [];
+      admission = await offload.pool.run({ webhook, body, impact, context, actions: policy.actions });
     } else {
       admission = admit(webhook, request, policy);
     }

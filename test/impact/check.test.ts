@@ -12,6 +12,7 @@ import { parseConfig } from "../../src/config.ts";
 import { impactCheck, impactMetrics, type ImpactCheckOptions } from "../../src/impact/check.ts";
 import type { ImpactCluster } from "../../src/impact/model.ts";
 import { RULES } from "../../src/rules/registry.ts";
+import { buildApp } from "../../src/server/app.ts";
 import { admissionReview } from "../helpers/review.ts";
 import { namespace, pod, policy } from "../connectivity/objects.ts";
 import { impactCluster } from "./objects.ts";
@@ -49,7 +50,7 @@ function setup(overrides: Partial<ImpactCheckOptions> & { config?: Record<string
     if (!parsed.ok) throw new Error(parsed.error);
     return admit("validate", parsed.request, policyOf).review.response;
   };
-  return { validate, registry, lines };
+  return { validate, registry, lines, policy: policyOf };
 }
 
 const create = (object: unknown, options: { dryRun?: boolean } = {}) =>
@@ -164,6 +165,35 @@ t.test("the pod cache not synced: NP052 with the reason", async (t) => {
   const { validate } = setup({ readiness: () => ({ ready: false, reason: "pod cache has not synced yet" }) });
   t.same(validate(create(defaultDeny)).warnings, ["NP052 impact not computed: pod cache has not synced yet"]);
 });
+
+t.test(
+  "a request decided in a worker thread (over the offload size): NP052 says why, the metric counts it",
+  async (t) => {
+    const { registry, policy: admission } = setup();
+    const app = buildApp({ policy: admission, bodyLimitBytes: 3 * 1024 * 1024, offloadAboveBytes: 1024 });
+    t.teardown(() => app.close());
+    const send = async (review: unknown) =>
+      (await app.inject({ method: "POST", url: "/validate", payload: review as object })).json().response;
+    // Padding in an annotation puts the body over 1 KiB without changing what the policy selects.
+    const large = (name: string, spec: Record<string, unknown>) =>
+      create({
+        ...policy("team-a", name, spec),
+        metadata: { name, namespace: "team-a", annotations: { pad: "x".repeat(2048) } },
+      });
+    t.same((await send(large("default-deny", { policyTypes: ["Ingress"] }))).warnings, [
+      "NP052 impact not computed: the request is over 1 KiB, too large to check here",
+    ]);
+    t.match(
+      await registry.getSingleMetricAsString("netfence_impact_skipped_total"),
+      'netfence_impact_skipped_total{reason="too-large"} 1',
+    );
+    const denied = await send(large("bad", { ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.1/8" } }] }] }));
+    t.equal(denied.allowed, false, "a denial is answered as such, without NP052");
+    t.same(denied.warnings, undefined);
+    // A small request of the same app still gets its impact.
+    t.match((await send(create(defaultDeny))).warnings, [/^NP050 cuts off 1 flow/]);
+  },
+);
 
 t.test("a denied policy gets its denial, no impact; other kinds and DELETEs of them get nothing", async (t) => {
   const { validate } = setup();

@@ -33,6 +33,7 @@ t.test("the compiled worker pool answers a large review off the main thread", as
   const answer = await pool.run({
     webhook: "validate",
     body: Buffer.from(JSON.stringify(admissionReview("NetworkPolicy", ingressFromCidr("10.0.0.1/8")))),
+    impact: [],
     context: { namespaceIsolated: false, allowedIngressNamespaces: [], podCIDRs: [], emptySelectorScope: "isolated" },
     actions: config.rules,
   });
