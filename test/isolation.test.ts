@@ -1,5 +1,5 @@
 import t from "tap";
-import { isolationOf } from "../src/isolation.ts";
+import { isolationOf, namespacesIsolatedBy } from "../src/isolation.ts";
 import { findingsOf, triples } from "./helpers/evaluate.ts";
 
 const cases: [string, Parameters<typeof isolationOf>[0], boolean, string][] = [
@@ -55,4 +55,21 @@ t.test("a malformed legacy annotation is a warning on the Namespace (NS001), not
   t.same(triples(findingsOf(namespace)), [
     ["NS001", "warn", "metadata.annotations[net.beta.kubernetes.io/network-policy]"],
   ]);
+});
+
+t.test("lint's view: only Namespaces with a name isolate, whatever else the manifests hold", async (t) => {
+  const isolating = { "netfence.io/isolation": "enabled" };
+  const view = namespacesIsolatedBy([
+    null,
+    7,
+    "kind: Namespace",
+    { kind: "Namespace" },
+    { kind: "Namespace", metadata: { name: "team-a", labels: isolating } },
+    { kind: "Namespace", metadata: { name: "team-b", annotations: { "kubesphere.io/network-isolate": "enabled" } } },
+    { kind: "Namespace", metadata: { name: "team-c" } },
+    { kind: "ConfigMap", metadata: { name: "team-d", labels: isolating } },
+  ]);
+  const expected = { "team-a": true, "team-b": true, "team-c": false, "team-d": false };
+  for (const [namespace, isolated] of Object.entries(expected))
+    t.equal(view.isIsolated(namespace), isolated, namespace);
 });

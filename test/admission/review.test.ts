@@ -39,6 +39,8 @@ t.test("an object nesting 100 levels is accepted, 101 is refused, in object and 
     for (const leaf of ["null", '"x"', "7", "true"]) {
       const text = '{"a":'.repeat(100) + leaf + "}".repeat(100);
       t.equal(errorOf(review(JSON.parse(text))), undefined, `${field}: 100 levels holding ${leaf}`);
+      const list = "[".repeat(100) + leaf + "]".repeat(100);
+      t.equal(errorOf(review(JSON.parse(list))), undefined, `${field}: 100 nested lists holding ${leaf}`);
     }
     // Deep in a later member or a later list item, not only in the first one.
     t.equal(

@@ -47,6 +47,20 @@ t.test("config validation accepts the new ID in `rules:` only with the rule regi
   const refused = ruleActionsSchema(RULES).safeParse({ NP999: "deny" });
   t.notOk(refused.success);
   t.throws(() => parseConfig({ rules: { NP999: "deny" } }), /NP999|unknown rule ID/);
+  if (refused.success) return;
+  t.same(refused.error.issues[0]?.path, ["NP999"]);
+  const [keyIssue] = refused.error.issues as { issues?: { message: string }[] }[];
+  t.equal(keyIssue?.issues?.[0]?.message, `unknown rule ID; known: ${RULES.ids.join(", ")}`);
+});
+
+t.test("a rule that never denies cannot be configured to deny: the config names it and says why", async (t) => {
+  const refused = ruleActionsSchema(RULES).safeParse({ KP002: "deny" });
+  if (refused.success) return t.fail("KP002: deny was accepted");
+  t.same(
+    refused.error.issues.map((issue) => [issue.path, issue.message]),
+    [[["KP002"], `KP002 never denies (${RULES.get("KP002")!.title}); use warn or off`]],
+  );
+  t.ok(ruleActionsSchema(RULES).safeParse({ KP002: "warn" }).success);
 });
 
 t.test("the generated docs and SARIF describe it", async (t) => {
@@ -77,7 +91,9 @@ t.test("the generated docs and SARIF describe it", async (t) => {
 
 t.test("a rule ID is registered once, and looks like one", async (t) => {
   t.throws(() => ruleRegistry([...RULES.rules, NP999, NP999]), /NP999 is registered twice/);
-  t.throws(() => ruleRegistry([{ ...NP999, id: "np-1" }]), /must be two or three capitals and three digits/);
+  for (const id of ["np-1", "NP9999", "XXNP999", "N999"])
+    t.throws(() => ruleRegistry([{ ...NP999, id }]), /must be two or three capitals and three digits/, id);
+  t.equal(ruleRegistry([{ ...NP999, id: "ABC123" }]).ids[0], "ABC123");
 });
 
 t.test("every kind's rules are listed in registry order, each site's in turn", async (t) => {
