@@ -23,6 +23,23 @@ t.test("is idempotent: an injected policy is returned unchanged", async (t) => {
   t.equal(injectAllowedIngress(once, ["monitoring"]), once);
 });
 
+t.test("an injected rule the user removed comes back, though the annotation still names it", async (t) => {
+  const injected = injectAllowedIngress(parse(networkPolicy({ ingress: [{ from: [{ podSelector: {} }] }] })), [
+    "monitoring",
+  ]);
+  const edited = { ...injected, spec: { ...injected.spec, ingress: [{ from: [{ podSelector: {} }] }] } };
+  const repaired = injectAllowedIngress(edited, ["monitoring"]);
+  t.same(repaired.spec.ingress, [{ from: [{ podSelector: {} }] }, allowedIngressRule(["monitoring"])]);
+  t.equal(repaired.metadata?.annotations?.[INJECTED_ANNOTATION], "monitoring");
+});
+
+t.test("a policy without metadata gets the rule and the annotation", async (t) => {
+  const { metadata: _, ...bare } = parse(networkPolicy({}));
+  const result = injectAllowedIngress(bare, ["monitoring"]);
+  t.same(result.spec.ingress, [allowedIngressRule(["monitoring"])]);
+  t.same(result.metadata, { annotations: { [INJECTED_ANNOTATION]: "monitoring" } });
+});
+
 t.test("replaces a stale injected rule when the config changed", async (t) => {
   const old = injectAllowedIngress(parse(networkPolicy({ ingress: [{ from: [{ podSelector: {} }] }] })), [
     "monitoring",
