@@ -42,6 +42,11 @@ t.test("CIDRs refused, each with its reason", async (t) => {
     ["2001:db8::/129", "the prefix length must be at most 128 for IPv6"],
     ["10.0.0.0/", "the prefix length must be a number from 0 to 32"],
     ["10.0.0.0/1a", "the prefix length must be a number from 0 to 32"],
+    ["10.0.0.0/a1", "the prefix length must be a number from 0 to 32"],
+    [
+      "00.0.0.0/8",
+      "an IPv4 octet has a leading zero, which some parsers read as octal (CVE-2021-29923); write `0.0.0.0`",
+    ],
     ["2001:db8::/x", "the prefix length must be a number from 0 to 128"],
     ["10.0.0.0/00", "the prefix length has a leading zero; write `/0`"],
     ["10.0.0.0/032", "the prefix length has a leading zero; write `/32`"],
