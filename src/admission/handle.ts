@@ -11,6 +11,7 @@ import {
   type Decision,
   type Verdict,
 } from "./response.ts";
+import type { AskChannel } from "./ask-main-thread.ts";
 import type { AdmissionRequest } from "./review.ts";
 
 export interface AdmissionPolicy {
@@ -36,19 +37,31 @@ export interface Admission {
   review: AdmissionResponseReview;
 }
 
+/** What a worker thread asks the main thread about a request it has parsed, and the answer. */
+export type WorkerQuestion = Omit<AdmissionRequest, "object" | "oldObject">;
+export interface WorkerAnswer {
+  /** The rule context of the request's namespace, as data (the worker brings its own reader). */
+  context: Omit<RuleContext, "readKubeProxyConfig">;
+  /** The impact findings, decided on the main thread, where the caches are. */
+  impact: readonly Finding[];
+}
+
 /**
- * One request for a worker thread: the AdmissionReview as the bytes it came in (the worker parses them
- * again: a structured clone of the parsed object costs the event loop more than the parse did) and the
- * rule context as data (the worker brings its own reader).
+ * One request for a worker thread: the AdmissionReview as the bytes it came in (only the worker
+ * parses them) and the channel on which it asks the main thread for the rest (ask-main-thread.ts).
  */
 export interface AdmitTask {
   webhook: Webhook;
   body: Uint8Array;
-  /** The impact findings, decided on the main thread, where the caches are. */
-  impact: readonly Finding[];
-  context: Omit<RuleContext, "readKubeProxyConfig">;
   actions: RuleActions;
+  channel: AskChannel;
 }
+
+/** A worker's answer: the request (without its objects) and its admission, or why the body was refused. */
+export type WorkerOutcome =
+  | { ok: true; request: WorkerQuestion; admission: Admission }
+  | { ok: false; problem: "invalid-json" }
+  | { ok: false; problem: "not-admission-review"; error: string };
 
 const NOTHING: Verdict = { findings: [] };
 

@@ -1,16 +1,22 @@
 // The shared shape of /validate and /mutate: parse the envelope at the edge, decide, answer, count.
-import type { FastifyInstance } from "fastify";
-import { admit, type AdmissionPolicy, type Webhook } from "../admission/handle.ts";
-import type { AdmitPool } from "./admit-pool.ts";
+import { errorCodes, type FastifyInstance } from "fastify";
+import { admit, type Admission, type AdmissionPolicy, type Webhook, type WorkerQuestion } from "../admission/handle.ts";
 import { parseAdmissionReview } from "../admission/review.ts";
 import type { Metrics } from "../metrics.ts";
+import type { AdmitPool } from "./admit-pool.ts";
 import { errorBody } from "./errors.ts";
 
+/** A body too large to parse on the event loop: the app's JSON parser keeps its bytes for a worker thread. */
+export class LargeBody {
+  readonly bytes: Buffer;
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+}
+
 export interface Offload {
-  /** Bodies larger than this are decided by a worker thread. */
+  /** Bodies larger than this are parsed and decided by a worker thread. */
   aboveBytes: number;
-  /** The bytes of each such body, kept by the app's JSON parser for the worker. */
-  bodies: WeakMap<object, Uint8Array>;
   pool: AdmitPool;
 }
 
@@ -19,30 +25,37 @@ export function admissionRoute(
   options: { path: string; webhook: Webhook; policy: AdmissionPolicy; metrics: Metrics; offload: Offload },
 ) {
   const { path, webhook, policy, metrics, offload } = options;
+  const tooLarge = `the request is over ${Math.round(offload.aboveBytes / 1024)} KiB, too large to check here`;
   app.post(path, async (req, reply) => {
-    const parsed = parseAdmissionReview(req.body);
-    if (!parsed.ok) {
+    const refuse = (problem: string) => {
       metrics.badRequests.inc({ status: "400" });
-      req.log.info({ webhook, problem: parsed.error }, "refused a body that is not an AdmissionReview");
-      return reply.code(400).send(errorBody("NOT_ADMISSION_REVIEW", parsed.error));
-    }
-    const request = parsed.request;
+      req.log.info({ webhook, problem }, "refused a body that is not an AdmissionReview");
+      return reply.code(400).send(errorBody("NOT_ADMISSION_REVIEW", problem));
+    };
     const started = process.hrtime.bigint();
-    let admission;
-    const body = offload.bodies.get(req);
-    if (body !== undefined) {
-      const { readKubeProxyConfig: _, ...context } = policy.contextFor(request.namespace);
-      // The impact check needs this thread's caches and would hold it for as long as the object is large.
-      const impact =
-        webhook === "validate"
-          ? (policy.impact?.(
-              request,
-              `the request is over ${Math.round(offload.aboveBytes / 1024)} KiB, too large to check here`,
-            ) ?? [])
-          : [];
-      admission = await offload.pool.run({ webhook, body, impact, context, actions: policy.actions });
+    let request: WorkerQuestion;
+    let admission: Admission;
+    if (req.body instanceof LargeBody) {
+      const outcome = await offload.pool.run({ webhook, body: req.body.bytes, actions: policy.actions }, (question) => {
+        const { readKubeProxyConfig: _, ...context } = policy.contextFor(question.namespace);
+        // The impact check needs this thread's caches and would hold it for as long as the object is large.
+        const impact =
+          webhook === "validate"
+            ? (policy.impact?.({ ...question, object: undefined, oldObject: undefined }, tooLarge) ?? [])
+            : [];
+        return { context, impact };
+      });
+      if (!outcome.ok) {
+        // The same answers as a small body's: Fastify's for invalid JSON, the route's for the rest.
+        if (outcome.problem === "invalid-json") throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
+        return refuse(outcome.error);
+      }
+      ({ request, admission } = outcome);
     } else {
-      admission = admit(webhook, request, policy);
+      const parsed = parseAdmissionReview(req.body);
+      if (!parsed.ok) return refuse(parsed.error);
+      request = parsed.request;
+      admission = admit(webhook, parsed.request, policy);
     }
     const { kind, decision, findingCounts, review } = admission;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

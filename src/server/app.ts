@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { AdmissionPolicy } from "../admission/handle.ts";
 import { createMetrics, type Metrics } from "../metrics.ts";
 import { admitPool } from "./admit-pool.ts";
-import { admissionRoute } from "./admission-route.ts";
+import { admissionRoute, LargeBody } from "./admission-route.ts";
 import { errorBody } from "./errors.ts";
 import { registerHealthRoutes, type Readiness } from "./health.ts";
 
@@ -71,19 +71,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // string and a 400, where the answer to a wrong content type is a 415.
   app.removeContentTypeParser("text/plain");
   // Two threads: one large request per core, while the main thread keeps answering the rest.
-  const offload = {
-    aboveBytes: options.offloadAboveBytes ?? 256 * 1024,
-    bodies: new WeakMap<object, Uint8Array>(),
-    pool: admitPool({ maxThreads: 2 }),
-  };
+  const offload = { aboveBytes: options.offloadAboveBytes ?? 256 * 1024, pool: admitPool({ maxThreads: 2 }) };
   app.addHook("onClose", () => offload.pool.close());
-  // Fastify's own JSON parser, given the bytes rather than the text so that a large body's bytes can
-  // be kept for the worker thread that decides it (whatever its content-length header said).
+  // Fastify's own JSON parser, given the bytes rather than the text: a large body is not parsed here
+  // at all but handed to a worker thread as it came (whatever its content-length header said).
   const parseJson = app.getDefaultJsonParser("ignore", "ignore");
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {
     const bytes = body as Buffer;
-    if (bytes.length > offload.aboveBytes) offload.bodies.set(req, bytes);
+    if (bytes.length > offload.aboveBytes) return done(null, new LargeBody(bytes));
     parseJson(req, bytes.toString(), done);
   });
 

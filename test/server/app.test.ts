@@ -304,6 +304,16 @@ t.test(
         }),
       ],
     ];
+    // Bodies that are not AdmissionReviews get the same refusal whichever thread parses them.
+    for (const [what, body, status] of [
+      ["invalid JSON", '{"apiVersion": ', 400],
+      ["JSON that is not an AdmissionReview", '{"kind":"Pod"}', 400],
+      ["a byte-order mark before the JSON", `\ufeff${JSON.stringify(cases[0]![2])}`, 200],
+    ] as const) {
+      const [a, b] = await Promise.all([post(inline, "/validate", body), post(offloaded, "/validate", body)]);
+      t.same([a.statusCode, b.statusCode], [status, status], `${what}: status`);
+      t.same(b.json(), a.json(), what);
+    }
     for (const [what, url, review] of cases) {
       const body = JSON.stringify(review);
       const [a, b] = await Promise.all([post(inline, url, body), post(offloaded, url, body)]);

@@ -30,13 +30,28 @@ t.test("the compiled worker pool answers a large review off the main thread", as
   const pool = admitPool({ maxThreads: 1 });
   t.teardown(() => pool.close());
   const config = parseConfig({});
-  const answer = await pool.run({
-    webhook: "validate",
-    body: Buffer.from(JSON.stringify(admissionReview("NetworkPolicy", ingressFromCidr("10.0.0.1/8")))),
-    impact: [],
-    context: { namespaceIsolated: false, allowedIngressNamespaces: [], podCIDRs: [], emptySelectorScope: "isolated" },
-    actions: config.rules,
-  });
-  t.equal(answer.decision, "denied");
-  t.match(answer.review.response.status?.message, /10\.0\.0\.0\/8/);
+  const asked: string[] = [];
+  const outcome = await pool.run(
+    {
+      webhook: "validate",
+      body: Buffer.from(JSON.stringify(admissionReview("NetworkPolicy", ingressFromCidr("10.0.0.1/8")))),
+      actions: config.rules,
+    },
+    (question) => {
+      asked.push(`${question.namespace}/${question.name}`);
+      return {
+        context: {
+          namespaceIsolated: false,
+          allowedIngressNamespaces: [],
+          podCIDRs: [],
+          emptySelectorScope: "isolated",
+        },
+        impact: [],
+      };
+    },
+  );
+  if (!outcome.ok) throw new Error(`refused: ${outcome.problem}`);
+  t.same(asked, [`${outcome.request.namespace}/${outcome.request.name}`], "the worker asked the main thread once");
+  t.equal(outcome.admission.decision, "denied");
+  t.match(outcome.admission.review.response.status?.message, /10\.0\.0\.0\/8/);
 });
